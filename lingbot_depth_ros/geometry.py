@@ -1,0 +1,223 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Depth units, pinhole intrinsics and back-projection (numpy only).
+
+Conventions (REP 103 / REP 118 / depth_image_proc):
+- depth is the z coordinate in metres along the optical axis; 0 or NaN means no measurement;
+- pixel (u, v) = (column, row) with integer indices, the centre of the top-left pixel at (0, 0);
+- the optical frame has x right, y down, z forward: x = (u - cx) * z / fx, y = (v - cy) * z / fy.
+"""
+
+from collections import OrderedDict
+import threading
+
+import numpy as np
+
+_RAY_CACHE_SIZE = 8
+_ray_cache = OrderedDict()
+_ray_cache_lock = threading.Lock()
+
+
+def _check_image_2d(array, name):
+    """Raise ValueError unless ``array`` is a non-empty H x W array."""
+    if not isinstance(array, np.ndarray):
+        raise ValueError('%s: expected a numpy array, got %s' % (name, type(array).__name__))
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError('%s: expected a non-empty H x W array, got shape %s'
+                         % (name, array.shape))
+
+
+def _check_size(width, height):
+    """Raise ValueError unless width and height are positive integers."""
+    for name, value in (('width', width), ('height', height)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError('%s: expected a positive integer, got %r' % (name, value))
+
+
+def check_intrinsics(K, name='K'):
+    """
+    Validate a 3x3 pinhole matrix and return it as float64.
+
+    :param K: 3x3 matrix (fx, 0, cx / 0, fy, cy / 0, 0, 1), any array-like.
+    :param name: field name used in error messages.
+    :return: the matrix as a float64 (3, 3) array.
+    :raises ValueError: on a wrong shape, a non-finite entry or a focal length <= 0.
+    """
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape == (9,):
+        K = K.reshape(3, 3)
+    if K.shape != (3, 3):
+        raise ValueError('%s: expected shape (3, 3), got %s' % (name, K.shape))
+    if not np.all(np.isfinite(K)):
+        raise ValueError('%s: expected finite values, got %s' % (name, K.tolist()))
+    for label, value in (('fx', K[0, 0]), ('fy', K[1, 1])):
+        if not value > 0:
+            raise ValueError('%s: expected focal length %s > 0, got %r' % (name, label, value))
+    return K
+
+
+def depth_to_meters(depth, depth_scale=0.001):
+    """
+    Convert a depth image to float32 metres with a validity mask (REP 118).
+
+    Integer depth (16UC1 / mono16 millimetres, etc.) is multiplied by ``depth_scale`` in float32;
+    float depth is taken as metres. Zero, NaN, +-inf and negative values are invalid.
+
+    :param depth: H x W depth array, integer or floating point.
+    :param depth_scale: metres per integer unit (ignored for float input).
+    :return: ``(depth_m, valid)``: float32 H x W metres with 0 where invalid, bool H x W mask.
+    :raises ValueError: on a non-2-D or empty array, a non-numeric dtype or a bad scale.
+    """
+    _check_image_2d(depth, 'depth')
+    if np.issubdtype(depth.dtype, np.integer):
+        if not (np.isfinite(depth_scale) and depth_scale > 0):
+            raise ValueError('depth_scale: expected a finite value > 0, got %r' % (depth_scale,))
+        valid = depth > 0
+        depth_m = np.multiply(depth, np.float32(depth_scale), dtype=np.float32)
+        if depth.dtype.kind == 'i':
+            depth_m[~valid] = 0.0
+        return depth_m, valid
+    if not np.issubdtype(depth.dtype, np.floating):
+        raise ValueError('depth.dtype: expected an integer or floating type, got %s'
+                         % depth.dtype)
+    depth_m = depth.astype(np.float32)
+    # NaN compares False, so one pair of comparisons rejects NaN, inf, 0 and negatives.
+    valid = depth_m > 0
+    valid &= depth_m < np.inf
+    np.copyto(depth_m, 0.0, where=~valid)
+    return depth_m, valid
+
+
+def scale_intrinsics(K, sx, sy):
+    """
+    Scale pixel intrinsics for an image resized by (sx, sy).
+
+    Uses the ROS image_geometry binning convention (fx, cx times sx; fy, cy times sy), which
+    maps pixel u' of the new image to u = u' / sx of the old one, as crop_decimate samples.
+
+    :param K: 3x3 pixel intrinsics.
+    :param sx: new width / old width.
+    :param sy: new height / old height.
+    :return: scaled 3x3 float64 intrinsics.
+    :raises ValueError: on bad intrinsics or a non-positive scale.
+    """
+    K = check_intrinsics(K)
+    for name, value in (('sx', sx), ('sy', sy)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError('%s: expected a finite value > 0, got %r' % (name, value))
+    scaled = K.copy()
+    scaled[0] *= sx
+    scaled[1] *= sy
+    return scaled
+
+
+def normalize_intrinsics(K, width, height):
+    """
+    Express pixel intrinsics as fractions of the image size (the network's convention).
+
+    :param K: 3x3 pixel intrinsics.
+    :param width: image width in pixels.
+    :param height: image height in pixels.
+    :return: 3x3 float64 with row 0 divided by width and row 1 by height.
+    :raises ValueError: on bad intrinsics or size.
+    """
+    K = check_intrinsics(K)
+    _check_size(width, height)
+    normalized = K.copy()
+    normalized[0] /= width
+    normalized[1] /= height
+    return normalized
+
+
+def pixel_rays(K, width, height):
+    """
+    Return the per-pixel ray slopes of a pinhole camera, cached per (K, size).
+
+    :param K: 3x3 pixel intrinsics.
+    :param width: image width in pixels.
+    :param height: image height in pixels.
+    :return: ``(rx, ry)``, read-only float32 H x W arrays with rx = (u - cx) / fx and
+        ry = (v - cy) / fy for column u and row v.
+    :raises ValueError: on bad intrinsics or size.
+    """
+    K = check_intrinsics(K)
+    _check_size(width, height)
+    key = (K.tobytes(), int(width), int(height))
+    with _ray_cache_lock:
+        rays = _ray_cache.get(key)
+        if rays is not None:
+            _ray_cache.move_to_end(key)
+            return rays
+    # Computed in float64 and rounded once, so every caller sees the same float32 rays.
+    ray_x = ((np.arange(width, dtype=np.float64) - K[0, 2]) / K[0, 0]).astype(np.float32)
+    ray_y = ((np.arange(height, dtype=np.float64) - K[1, 2]) / K[1, 1]).astype(np.float32)
+    rx = np.ascontiguousarray(np.broadcast_to(ray_x, (height, width)))
+    ry = np.ascontiguousarray(np.broadcast_to(ray_y[:, None], (height, width)))
+    # Shared between callers: a caller writing into the cache would corrupt everyone's rays.
+    rx.flags.writeable = False
+    ry.flags.writeable = False
+    with _ray_cache_lock:
+        _ray_cache[key] = (rx, ry)
+        while len(_ray_cache) > _RAY_CACHE_SIZE:
+            _ray_cache.popitem(last=False)
+    return rx, ry
+
+
+def back_project(depth_m, K):
+    """
+    Back-project a metric depth image to 3-D points in the camera optical frame.
+
+    :param depth_m: H x W depth in metres; 0, NaN, +-inf and negative values are invalid.
+    :param K: 3x3 pixel intrinsics at the depth image's size.
+    :return: float32 H x W x 3 points (x, y, z), NaN in all three where depth is invalid.
+    :raises ValueError: on a bad depth array or intrinsics.
+    """
+    _check_image_2d(depth_m, 'depth_m')
+    height, width = depth_m.shape
+    rx, ry = pixel_rays(K, width, height)
+    z = depth_m.astype(np.float32)
+    invalid = ~(z > 0)
+    invalid |= z == np.inf
+    z[invalid] = np.nan
+    points = np.empty((height, width, 3), dtype=np.float32)
+    np.multiply(rx, z, out=points[..., 0])
+    np.multiply(ry, z, out=points[..., 1])
+    points[..., 2] = z
+    return points
+
+
+def resize_depth_nearest(depth, width, height):
+    """
+    Resize a depth (or mask) image by nearest-neighbour sampling, never mixing depth values.
+
+    Output pixel (u', v') takes input pixel (floor(u' * W / width), floor(v' * H / height)), the
+    same mapping as :func:`scale_intrinsics`, so resized depth and scaled K stay consistent.
+
+    :param depth: H x W array of any dtype.
+    :param width: output width in pixels.
+    :param height: output height in pixels.
+    :return: ``height`` x ``width`` array of the input dtype (the input itself when the size
+        already matches).
+    :raises ValueError: on a bad array or size.
+    """
+    _check_image_2d(depth, 'depth')
+    _check_size(width, height)
+    in_height, in_width = depth.shape
+    if (in_width, in_height) == (width, height):
+        return depth
+    rows = (np.arange(height, dtype=np.int64) * in_height) // height
+    cols = (np.arange(width, dtype=np.int64) * in_width) // width
+    return depth[rows[:, None], cols[None, :]]
