@@ -1,0 +1,318 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The inference engine: numpy frames in, refined metric depth out.
+
+:class:`DepthCompleter` owns everything around the network's forward pass that a robot
+needs per frame: device and precision, host/device transfer through reused (pinned, on
+CUDA) buffers, the token budget, the mask head, the range clamp and keeping sensor
+values. It implements the completion-backend protocol of :mod:`.completion`, as does
+the classical backend, and :func:`create_completer` picks one of the two.
+"""
+
+import logging
+import math
+import time
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+
+from .completion import check_inputs, check_range, CompletionResult, finalize_depth
+from .completion import stage_timer, valid_depth_mask
+from .geometry import back_project
+
+LOGGER = logging.getLogger(__name__)
+
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+BACKENDS = ('auto', 'network', 'classical')
+
+
+def resolve_device(device: str) -> torch.device:
+    """
+    Turn a device name into a torch device; 'auto' picks CUDA when available.
+
+    :param device: 'auto', 'cpu', 'cuda' or 'cuda:N'.
+    :return: the torch device.
+    :raises ValueError: for an unknown name or CUDA asked for where there is none.
+    """
+    if device == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {device!r}"
+                         ) from error
+    if resolved.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f'device: {device!r} requested but CUDA is not available '
+                         '(use device: auto or cpu)')
+    if resolved.type not in ('cpu', 'cuda'):
+        raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
+    return resolved
+
+
+class _FrameBuffers:
+    """Tensors reused across frames of one size (pinned host staging on CUDA)."""
+
+    def __init__(self, height: int, width: int, device: torch.device):
+        pin = device.type == 'cuda'
+        self.size = (height, width)
+        self.image = torch.empty((1, 3, height, width), dtype=torch.float32, device=device)
+        self.depth = torch.empty((1, height, width), dtype=torch.float32, device=device)
+        if pin:
+            self.host_rgb = torch.empty((height, width, 3), dtype=torch.uint8).pin_memory()
+            self.host_depth = torch.empty((height, width), dtype=torch.float32).pin_memory()
+            self.device_rgb = torch.empty((height, width, 3), dtype=torch.uint8, device=device)
+            self.out_depth = torch.empty((height, width), dtype=torch.float32).pin_memory()
+            self.out_mask = torch.empty((height, width), dtype=torch.bool).pin_memory()
+
+    def upload(self, rgb: np.ndarray, depth: Optional[np.ndarray]) -> None:
+        """Fill ``image`` (RGB in [0, 1], B, 3, H, W) and ``depth`` from numpy frames."""
+        if self.image.device.type == 'cuda':
+            np.copyto(self.host_rgb.numpy(), rgb)
+            self.device_rgb.copy_(self.host_rgb, non_blocking=True)
+            source = self.device_rgb
+        else:
+            source = torch.from_numpy(np.ascontiguousarray(rgb))  # H, W, 3 (no copy)
+        self.image.copy_(source.permute(2, 0, 1)[None])  # 1, 3, H, W
+        self.image.div_(255.0)
+        if depth is None:
+            return
+        if self.depth.device.type == 'cuda':
+            np.copyto(self.host_depth.numpy(), depth)
+            self.depth[0].copy_(self.host_depth, non_blocking=True)
+        else:
+            self.depth[0].copy_(torch.from_numpy(depth))
+
+    def download(self, depth: torch.Tensor, mask: Optional[torch.Tensor]
+                 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Bring the (H, W) depth and mask back to the host."""
+        if depth.device.type != 'cuda':
+            return depth.numpy(), None if mask is None else mask.numpy()
+        self.out_depth.copy_(depth, non_blocking=True)
+        if mask is not None:
+            self.out_mask.copy_(mask, non_blocking=True)
+        torch.cuda.current_stream(depth.device).synchronize()
+        return self.out_depth.numpy(), None if mask is None else self.out_mask.numpy()
+
+
+class DepthCompleter:
+    """
+    Run LingBot-Depth on numpy RGB-D frames.
+
+    The outputs are the network's prediction at the input size, NaN where the mask head
+    rejects a pixel (``apply_mask``) or the value falls outside ``[min_depth,
+    max_depth]``; with ``keep_valid_input`` every valid sensor value is kept and only
+    holes are filled.
+    """
+
+    def __init__(self, model, device: str = 'auto', precision: str = 'fp32',
+                 num_tokens: Optional[int] = None, resolution_level: int = 9,
+                 keep_valid_input: bool = False, min_depth: float = 0.0,
+                 max_depth: float = math.inf, apply_mask: bool = True, compile_model: bool = False,
+                 warmup: bool = True, warmup_size: Tuple[int, int] = (480, 640),
+                 fix_unit_depth_hole: bool = False, profile_stages: bool = False):
+        """
+        Load the network and warm it up.
+
+        :param model: an ``MDMModel`` or a spec string for ``model.load_model`` (path,
+            directory, .safetensors, Hugging Face id, ``random:<config>``).
+        :param device: 'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N'.
+        :param precision: 'fp32', 'bf16' or 'fp16' (autocast; fp32 matches the release).
+        :param num_tokens: ViT token budget; None derives it from ``resolution_level``.
+        :param resolution_level: 0 (fastest, 1200 tokens) to 9 (3600 tokens).
+        :param keep_valid_input: keep valid sensor values, fill only the holes.
+        :param min_depth: smallest output depth (metres); smaller outputs become NaN.
+        :param max_depth: largest output depth (metres); larger outputs become NaN.
+        :param apply_mask: NaN where the mask head says the prediction is unreliable.
+        :param compile_model: wrap encoder and decoder in ``torch.compile`` (static shapes).
+        :param warmup: run one frame of ``warmup_size`` now, not on the first message.
+        :param warmup_size: (H, W) of the warm-up frame.
+        :param fix_unit_depth_hole: treat exact 1.000 m readings as valid (the release
+            treats them as holes in log mode).
+        :param profile_stages: on CUDA, synchronize after each stage so ``timings`` are
+            per stage (costs a little throughput); on CPU stages are always timed.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f'precision: expected one of {sorted(PRECISIONS)}, '
+                             f'got {precision!r}')
+        if num_tokens is not None and (int(num_tokens) != num_tokens or num_tokens < 1):
+            raise ValueError(f'num_tokens: expected a positive integer or None, '
+                             f'got {num_tokens!r}')
+        if not 0 <= resolution_level <= 9:
+            raise ValueError(f'resolution_level: expected 0..9, got {resolution_level!r}')
+        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
+        self.device = resolve_device(device)
+        self.precision = precision
+        self.keep_valid_input = keep_valid_input
+        self.apply_mask = apply_mask
+        self.profile_stages = profile_stages or self.device.type == 'cpu'
+        if isinstance(model, str):
+            from .model import load_model
+            self.model_id = model
+            model = load_model(model, device='cpu')
+        else:
+            self.model_id = type(model).__name__
+        self.name = f'network:{self.model_id}'
+        self.model = model.eval().to(self.device)
+        self.model.fix_unit_depth_hole = fix_unit_depth_hole
+        self.num_tokens = int(num_tokens) if num_tokens is not None else None
+        self.resolution_level = resolution_level
+        self._encoder = self.model.encoder
+        self._decode = self.model.decode
+        if compile_model:
+            # Fixed token counts (all depth positions present, masked) let the compiled
+            # graph serve every hole pattern without recompiling.
+            self.model.static_shapes = True
+            self._encoder = torch.compile(self.model.encoder, dynamic=False)
+            self._decode = torch.compile(self.model.decode, dynamic=False)
+        self._buffers: Optional[_FrameBuffers] = None
+        if warmup:
+            self._warm_up(*warmup_size)
+
+    def token_budget(self) -> int:
+        """Return the number of tokens the network is run with."""
+        if self.num_tokens is not None:
+            return self.num_tokens
+        low, high = self.model.num_tokens_range
+        return int(low + self.resolution_level / 9 * (high - low))
+
+    def _warm_up(self, height: int, width: int) -> None:
+        rgb = np.full((height, width, 3), 128, dtype=np.uint8)
+        depth = np.full((height, width), 1.5, dtype=np.float32)
+        K = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], np.float64)
+        self.complete(rgb, depth, K)
+
+    def _buffers_for(self, height: int, width: int) -> _FrameBuffers:
+        if self._buffers is None or self._buffers.size != (height, width):
+            self._buffers = _FrameBuffers(height, width, self.device)
+        return self._buffers
+
+    def _stage(self, timings: Dict[str, float], name: str):
+        if self.profile_stages:
+            self._synchronize()
+        return stage_timer(timings, name)
+
+    def _synchronize(self) -> None:
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+
+    def _autocast(self):
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return torch.autocast(self.device.type, enabled=False)
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """
+        Run the network on one validated frame.
+
+        :param rgb: uint8 HxWx3.
+        :param depth: float32 HxW metres, or None (monocular: every depth token dropped).
+        :param timings: dict receiving seconds per stage.
+        :return: (depth float32 HxW as predicted, mask bool HxW or None); both are views
+            of reused buffers, valid until the next call.
+        """
+        height, width = rgb.shape[:2]
+        buffers = self._buffers_for(height, width)
+        with torch.inference_mode(), self._autocast():
+            with self._stage(timings, 'upload'):
+                buffers.upload(rgb, depth)
+            with self._stage(timings, 'preprocess'):
+                prepared = self.model.preprocess(
+                    buffers.image, self.token_budget(),
+                    None if depth is None else buffers.depth)
+            with self._stage(timings, 'encoder'):
+                features, cls_token = self._encoder(
+                    prepared, static_shapes=self.model.static_shapes)
+            with self._stage(timings, 'decoder'):
+                heads = self._decode(features, cls_token, prepared.aspect_ratio)
+            with self._stage(timings, 'postprocess'):
+                output = self.model.postprocess(heads, prepared.image_size)
+                predicted = output['depth_reg'][0].float()  # H, W
+                mask = None
+                if self.apply_mask and 'mask' in output:
+                    mask = output['mask'][0] > 0.5  # H, W
+            with self._stage(timings, 'download'):
+                return buffers.download(predicted, mask)
+
+    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
+                 return_points: bool = False) -> CompletionResult:
+        """
+        Refine one frame.
+
+        :param rgb: uint8 HxWx3 RGB.
+        :param depth: float32 HxW metres (0 / NaN / inf = no measurement), or None for
+            monocular prediction.
+        :param K: 3x3 pixel intrinsics of the colour camera (for ``points``).
+        :param return_points: also back-project the output into HxWx3 points.
+        :return: the :class:`.completion.CompletionResult`; ``timings`` holds seconds for
+            upload, preprocess, encoder, decoder, postprocess, download, finalize and
+            total (``forward`` = preprocess + encoder + decoder + postprocess).
+        """
+        start = time.perf_counter()
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        timings: Dict[str, float] = {}
+        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
+        predicted, mask = self.predict(rgb, depth, timings)
+        with stage_timer(timings, 'finalize'):
+            if mask is not None:
+                predicted = np.where(mask, predicted, np.float32(np.nan))
+            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input,
+                                             self.min_depth, self.max_depth)
+            points = back_project(refined, K) if return_points else None
+        timings['forward'] = sum(timings.get(k, 0.0) for k in
+                                 ('preprocess', 'encoder', 'decoder', 'postprocess'))
+        timings['total'] = time.perf_counter() - start
+        return CompletionResult(refined, filled, valid, points, timings)
+
+    def release_memory(self) -> None:
+        """Drop reused buffers and the CUDA cache (after an out-of-memory error)."""
+        self._buffers = None
+        if self.device.type == 'cuda':
+            torch.cuda.empty_cache()
+
+
+def create_completer(model: Optional[str] = None, backend: str = 'auto', **options):
+    """
+    Build the completion backend a node or tool asked for.
+
+    :param model: network spec (path, Hugging Face id, ``random:<config>``) or None/''.
+    :param backend: 'network', 'classical', or 'auto' (network when ``model`` is given,
+        else classical with a loud warning).
+    :param options: keyword options of :class:`DepthCompleter`; the classical backend
+        takes ``keep_valid_input``, ``min_depth`` and ``max_depth`` and ignores the
+        network-only ones.
+    :return: an object with ``complete(rgb, depth, K)`` and ``name``.
+    :raises ValueError: for an unknown backend or 'network' without a model.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f'backend: expected one of {list(BACKENDS)}, got {backend!r}')
+    if backend == 'auto':
+        backend = 'network' if model else 'classical'
+        if backend == 'classical':
+            LOGGER.warning('No model configured: using the CLASSICAL CPU backend (edge-aware '
+                           'hole filling, no network). Set `model` to a LingBot-Depth '
+                           'checkpoint for network completion.')
+    if backend == 'network':
+        if not model:
+            raise ValueError("model: backend 'network' needs a model path, Hugging Face id "
+                             "or 'random:<config>', got none")
+        return DepthCompleter(model, **options)
+    from .classical import ClassicalCompleter
+    classical = {k: options[k] for k in ('keep_valid_input', 'min_depth', 'max_depth')
+                 if k in options}
+    return ClassicalCompleter(**classical)

@@ -1,0 +1,195 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""DepthCompleter: the engine reproduces the network's own infer() and applies its options."""
+
+import math
+
+from lingbot_depth_ros.geometry import back_project, normalize_intrinsics
+from lingbot_depth_ros.inference import create_completer, DepthCompleter, resolve_device
+from lingbot_depth_ros.model.random_weights import build_random_model
+import numpy as np
+import pytest
+import torch
+
+TOKENS = 300
+
+
+def load_example(examples_dir, index=6, step=2):
+    """Return (rgb uint8, depth metres float32, K pixel) of a real capture, decimated."""
+    from PIL import Image
+    folder = examples_dir / str(index)
+    rgb_path = next(p for p in folder.iterdir() if p.name.startswith('rgb'))
+    rgb = np.asarray(Image.open(rgb_path).convert('RGB'))[::step, ::step].copy()
+    depth = np.asarray(Image.open(folder / 'raw_depth.png'), dtype=np.float32)
+    depth = (depth[::step, ::step] / 1000.0).astype(np.float32)
+    K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
+    K[:2] /= step  # decimation by an integer step keeps the normalised matrix
+    return rgb, depth, K
+
+
+@pytest.fixture(scope='module')
+def tiny_model():
+    return build_random_model('tiny')
+
+
+@pytest.fixture(scope='module')
+def frame(examples_dir):
+    return load_example(examples_dir)
+
+
+def reference_infer(model, rgb, depth, K, apply_mask=True):
+    """Run the release-compatible infer() in fp32; return (depth with NaN for inf, mask)."""
+    height, width = rgb.shape[:2]
+    image = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+    depth_in = None if depth is None else torch.from_numpy(depth)
+    intrinsics = torch.from_numpy(normalize_intrinsics(K, width, height)).float()
+    out = model.infer(image, depth_in=depth_in, num_tokens=TOKENS, use_fp16=False,
+                      intrinsics=intrinsics, apply_mask=apply_mask)
+    predicted = out['depth'].numpy()
+    return np.where(np.isfinite(predicted), predicted, np.nan), out['mask'].numpy()
+
+
+def test_output_matches_release_infer(tiny_model, frame):
+    rgb, depth, K = frame
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    result = engine.complete(rgb, depth, K)
+    expected, mask = reference_infer(tiny_model, rgb, depth, K)
+    assert result.depth.dtype == np.float32 and result.depth.shape == depth.shape
+    np.testing.assert_array_equal(np.isnan(result.depth), ~mask)
+    np.testing.assert_allclose(result.depth[mask], expected[mask], rtol=1e-6, atol=0)
+    valid = np.isfinite(depth) & (depth > 0)
+    np.testing.assert_array_equal(result.valid_input, valid)
+    np.testing.assert_array_equal(result.filled, ~valid & mask)
+    for stage in ('upload', 'preprocess', 'encoder', 'decoder', 'postprocess', 'total'):
+        assert result.timings[stage] >= 0.0
+    assert result.timings['forward'] <= result.timings['total']
+
+
+def test_monocular_equals_all_zero_depth(tiny_model, frame):
+    rgb, _, K = frame
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                            apply_mask=False)
+    result = engine.complete(rgb, None, K)
+    expected, _ = reference_infer(tiny_model, rgb, np.zeros(rgb.shape[:2], np.float32), K,
+                                  apply_mask=False)
+    assert not result.valid_input.any()
+    np.testing.assert_allclose(result.depth, expected, rtol=1e-6)
+
+
+def test_keep_valid_input_and_range(tiny_model, frame):
+    rgb, depth, K = frame
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                            keep_valid_input=True, apply_mask=False, min_depth=0.5,
+                            max_depth=2.5)
+    result = engine.complete(rgb, depth, K)
+    kept = result.valid_input
+    assert kept.any() and (~kept).any()
+    np.testing.assert_array_equal(result.depth[kept], depth[kept])
+    finite = np.isfinite(result.depth)
+    assert (result.depth[finite] >= 0.5).all() and (result.depth[finite] <= 2.5).all()
+    # a sensor value outside the range is neither kept nor counted as valid input
+    assert not kept[(depth > 2.5) | ((depth > 0) & (depth < 0.5))].any()
+
+
+def test_points_are_back_projection_of_output(tiny_model, frame):
+    rgb, depth, K = frame
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    result = engine.complete(rgb, depth, K, return_points=True)
+    np.testing.assert_array_equal(result.points, back_project(result.depth, K))
+
+
+def test_bf16_close_to_fp32(tiny_model, frame):
+    rgb, depth, K = frame
+    fp32 = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                          apply_mask=False).complete(rgb, depth, K)
+    bf16 = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                          apply_mask=False, precision='bf16').complete(rgb, depth, K)
+    log_error = np.abs(np.log(bf16.depth) - np.log(fp32.depth))
+    assert np.isfinite(log_error).all()
+    assert 0 < np.mean(log_error) < 0.1  # rounds differently, but the same prediction
+
+
+def test_buffers_reused_and_results_not_aliased(tiny_model, frame):
+    rgb, depth, K = frame
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                            apply_mask=False)
+    first = engine.complete(rgb, depth, K)
+    buffers = engine._buffers
+    kept = first.depth.copy()
+    engine.complete(255 - rgb, depth[::-1].copy(), K)
+    assert engine._buffers is buffers
+    np.testing.assert_array_equal(first.depth, kept)
+    engine.complete(rgb[:200], depth[:200], K)
+    assert engine._buffers is not buffers and engine._buffers.size == (200, rgb.shape[1])
+
+
+def test_warmup_runs_at_construction(tiny_model):
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup_size=(64, 96))
+    assert engine._buffers is not None and engine._buffers.size == (64, 96)
+
+
+def test_token_budget_from_resolution_level(tiny_model):
+    engine = DepthCompleter(tiny_model, device='cpu', resolution_level=0, warmup=False)
+    assert engine.token_budget() == 1200
+    engine = DepthCompleter(tiny_model, device='cpu', resolution_level=9, warmup=False)
+    assert engine.token_budget() == 3600
+
+
+@pytest.mark.parametrize('kwargs, field', [
+    ({'precision': 'fp64'}, 'precision'),
+    ({'num_tokens': 0}, 'num_tokens'),
+    ({'resolution_level': 12}, 'resolution_level'),
+    ({'min_depth': -1.0}, 'min_depth'),
+    ({'min_depth': 2.0, 'max_depth': 1.0}, 'max_depth'),
+    ({'device': 'tpu'}, 'device'),
+])
+def test_bad_options_raise(tiny_model, kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        DepthCompleter(tiny_model, warmup=False, **kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the no-CUDA error')
+def test_cuda_requested_without_cuda():
+    with pytest.raises(ValueError, match='CUDA is not available'):
+        resolve_device('cuda')
+
+
+@pytest.mark.parametrize('change, field', [
+    (lambda rgb, depth, K: (rgb.astype(np.float32), depth, K), 'rgb'),
+    (lambda rgb, depth, K: (rgb, depth[:10], K), 'depth'),
+    (lambda rgb, depth, K: (rgb, depth, np.zeros((3, 3))), 'K'),
+    (lambda rgb, depth, K: (rgb, depth, np.full((3, 3), math.nan)), 'K'),
+])
+def test_bad_frames_raise(tiny_model, frame, change, field):
+    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    with pytest.raises(ValueError, match=field):
+        engine.complete(*change(*frame))
+
+
+def test_create_completer_selects_backend(tiny_model):
+    with pytest.raises(ValueError, match='backend'):
+        create_completer(None, backend='magic')
+    with pytest.raises(ValueError, match='model'):
+        create_completer(None, backend='network')
+    network = create_completer(tiny_model, backend='auto', device='cpu', num_tokens=TOKENS,
+                               warmup=False)
+    assert isinstance(network, DepthCompleter)
+
+
+def test_create_completer_falls_back_to_classical(caplog):
+    pytest.importorskip('lingbot_depth_ros.classical')
+    completer = create_completer(None, backend='auto', num_tokens=TOKENS, min_depth=0.2)
+    assert completer.name == 'classical'
+    assert 'CLASSICAL' in caplog.text
