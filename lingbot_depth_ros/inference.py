@@ -122,7 +122,8 @@ class DepthCompleter:
                  num_tokens: Optional[int] = None, resolution_level: int = 9,
                  keep_valid_input: bool = False, min_depth: float = 0.0,
                  max_depth: float = math.inf, apply_mask: bool = True,
-                 compile_model: bool = False, warmup: bool = True, warmup_size: Tuple[int, int] = (480, 640),
+                 compile_model: bool = False, warmup: bool = True,
+                 warmup_size: Tuple[int, int] = (480, 640),
                  fix_unit_depth_hole: bool = False, profile_stages: bool = False):
         """
         Load the network and warm it up.
