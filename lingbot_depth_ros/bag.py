@@ -1,0 +1,399 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Refine the depth of a recorded rosbag2 offline (``lingbot-depth refine-bag``).
+
+Every input message in the selected time span is copied to the output bag unchanged (same
+raw bytes, connection type, definition, QoS and log time). Colour, depth and camera_info are
+paired by the node's ``sync.FrameSynchronizer`` and every pair (not only the newest, as in
+the live node) goes through a completion backend. The refined depth, its camera_info and
+optionally a point cloud are added as ``<prefix>/depth_refined/image``,
+``<prefix>/depth_refined/camera_info`` and ``<prefix>/points``; they carry the colour
+image's header and, as log time, the later log time of the colour/depth pair.
+"""
+
+import contextlib
+from dataclasses import dataclass, field
+import math
+from pathlib import Path
+import signal
+import threading
+import time
+from typing import Dict, Iterator, Optional, Tuple
+
+from lingbot_depth_ros import bag_io, bag_msgs, geometry
+from lingbot_depth_ros.bag_io import BagError, TopicSet
+from lingbot_depth_ros.sync import FrameSynchronizer
+import numpy as np
+from rosbags.rosbag2 import Reader, Writer
+
+
+@dataclass
+class RefineOptions:
+    """Settings of one ``refine_bag`` run (the ``refine-bag`` command-line options)."""
+
+    rgb_topic: Optional[str] = None
+    depth_topic: Optional[str] = None
+    info_topic: Optional[str] = None
+    output_prefix: str = '/lingbot_depth'
+    points: bool = False
+    point_decimation: int = 1
+    depth_encoding: str = '32FC1'
+    depth_scale: float = 0.001
+    storage: str = 'mcap'
+    max_frames: Optional[int] = None
+    # Seconds of log time: offsets from the bag start, or absolute UNIX times when >= 1e9.
+    start: Optional[float] = None
+    end: Optional[float] = None
+    slop_s: float = 0.02
+    force: bool = False
+    # None: show the progress bar only when stderr is a terminal.
+    progress: Optional[bool] = None
+
+
+@dataclass
+class RefineReport:
+    """What a ``refine_bag`` run did."""
+
+    topics: TopicSet
+    output_topics: Tuple[str, ...]
+    frames: int = 0
+    copied: int = 0
+    written: Dict[str, int] = field(default_factory=dict)
+    sync_drops: Dict[str, int] = field(default_factory=dict)
+    clipped_pixels: int = 0
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+    reached_max_frames: bool = False
+    # Summed seconds per stage over all frames.
+    timings: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def frames_per_s(self) -> float:
+        """Return refined frames per second of wall time."""
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> str:
+        """Return a few human-readable lines about the run."""
+        state = 'interrupted' if self.interrupted else 'done'
+        lines = [f'{state}: {self.frames} frames refined in {self.elapsed_s:.1f} s '
+                 f'({self.frames_per_s:.2f} frames/s), {self.copied} input messages copied']
+        if self.frames:
+            lines.append('per frame: ' + ', '.join(f'{stage} {1000 * s / self.frames:.1f} ms'
+                                                   for stage, s in self.timings.items()))
+        drops = {k: v for k, v in self.sync_drops.items() if v}
+        if drops:
+            lines.append('unpaired messages: ' + ', '.join(f'{k} {v}' for k, v in drops.items()))
+        if self.clipped_pixels:
+            lines.append(f'{self.clipped_pixels} depth pixels clipped to 65.535 m (16UC1)')
+        return '\n'.join(lines)
+
+
+def decode_frame(rgb_msg, depth_msg, info_msg, topics: TopicSet,
+                 depth_scale: float = 0.001) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    Turn a matched colour / depth / camera_info triple into the backends' inputs.
+
+    :param rgb_msg: rosbags Image or CompressedImage.
+    :param depth_msg: rosbags Image registered to the colour image (any size with the same
+        aspect; resized by nearest neighbour).
+    :param info_msg: rosbags CameraInfo of the colour camera.
+    :param topics: the topic names, for the error messages.
+    :param depth_scale: metres per unit of integer depth.
+    :return: ``(rgb uint8 HxWx3, depth float32 HxW metres, K float64 3x3 at W x H)``.
+    :raises BagError: naming the topic, the stamp and what is wrong.
+    """
+    stamp = rgb_msg.header.stamp
+    where = f'at {stamp.sec}.{stamp.nanosec:09d}'
+    try:
+        rgb = bag_msgs.rgb_from_msg(rgb_msg)
+    except ValueError as error:
+        raise BagError(f'{topics.rgb} {where}: {error}') from error
+    try:
+        depth_m, _ = bag_msgs.depth_from_msg(depth_msg, depth_scale)
+    except ValueError as error:
+        raise BagError(f'{topics.depth} {where}: {error}') from error
+    height, width = rgb.shape[:2]
+    if depth_m.shape != (height, width):
+        depth_h, depth_w = depth_m.shape
+        if not math.isclose(depth_w / width, depth_h / height, rel_tol=0.01):
+            raise BagError(f'{topics.depth}: depth {depth_w}x{depth_h} is not registered to '
+                           f'the colour image {width}x{height}; record depth aligned to colour')
+        depth_m = geometry.resize_depth_nearest(depth_m, width, height)
+    try:
+        K = bag_msgs.intrinsics_from_info(info_msg, width, height)
+    except ValueError as error:
+        raise BagError(f'{topics.info} {where}: {error}') from error
+    return rgb, depth_m, K
+
+
+class _FrameRefiner:
+    """Complete the depth of a matched frame and write the outputs."""
+
+    def __init__(self, completer, writer: Writer, connections, options: RefineOptions,
+                 report: RefineReport):
+        self.completer = completer
+        self.writer = writer
+        self.connections = connections
+        self.options = options
+        self.report = report
+
+    def __call__(self, frame) -> None:
+        store, report = bag_msgs.typestore(), self.report
+        start = time.perf_counter()
+        rgb, depth_m, K = decode_frame(frame.rgb, frame.depth, frame.info, report.topics,
+                                       self.options.depth_scale)
+        decoded = time.perf_counter()
+        result = self.completer.complete(rgb, depth_m, K)
+        completed = time.perf_counter()
+        header = frame.rgb.header
+        height, width = rgb.shape[:2]
+        image, clipped = bag_msgs.depth_image_msg(result.depth, header,
+                                                  self.options.depth_encoding)
+        outputs = [(image, bag_msgs.IMAGE),
+                   (bag_msgs.camera_info_msg(frame.info, header, width, height),
+                    bag_msgs.CAMERA_INFO)]
+        if self.options.points:
+            cloud = bag_msgs.pointcloud_msg(result.depth, K, header, rgb=rgb,
+                                            decimation=self.options.point_decimation)
+            outputs.append((cloud, bag_msgs.POINT_CLOUD2))
+        for topic, (msg, msgtype) in zip(report.output_topics, outputs):
+            # The later log time of the pair: the output cannot exist before its inputs.
+            self.writer.write(self.connections[topic], frame.received_ns,
+                              store.serialize_cdr(msg, msgtype))
+            report.written[topic] = report.written.get(topic, 0) + 1
+        report.clipped_pixels += clipped
+        report.frames += 1
+        for stage, seconds in (('decode', decoded - start), ('complete', completed - decoded),
+                               ('encode+write', time.perf_counter() - completed)):
+            report.timings[stage] = report.timings.get(stage, 0.0) + seconds
+
+
+class _StopRequest:
+    """SIGINT handler: the first Ctrl-C finishes the current frame, a second one aborts it."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        bag_io.log('\nrefine-bag: stopping after this frame (Ctrl-C again to stop at once)')
+
+
+@contextlib.contextmanager
+def _sigint_handler(handler) -> Iterator[None]:
+    # Handlers can only be set from the main thread; elsewhere SIGINT cannot reach this code.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _first_messages(reader: Reader, topics: TopicSet, start_ns, stop_ns):
+    """
+    Return the first colour, depth and camera_info messages of the span, deserialized.
+
+    The camera_info is the newest one logged before the span when there is one, since a
+    driver may publish it rarely; it is returned second as well (None without a start).
+    """
+    store = bag_msgs.typestore()
+
+    def messages(topic, start, stop):
+        conns = [c for c in reader.connections if c.topic == topic]
+        return reader.messages(connections=conns, start=start, stop=stop)
+
+    first = {}
+    for role in ('rgb', 'depth', 'info'):
+        for conn, _, raw in messages(getattr(topics, role), start_ns, stop_ns):
+            first[role] = store.deserialize_cdr(raw, conn.msgtype)
+            break
+    prior = None
+    if start_ns is not None:
+        for conn, _, raw in messages(topics.info, None, start_ns):
+            prior = (conn.msgtype, raw)
+        if prior is not None:
+            prior = first['info'] = store.deserialize_cdr(prior[1], prior[0])
+    for role in ('rgb', 'depth', 'info'):
+        if role not in first:
+            raise BagError(f'no messages on {getattr(topics, role)} in the selected span')
+    return first, prior
+
+
+def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
+                     max_frames: Optional[int]) -> int:
+    count = reader.topics[topics.rgb].msgcount
+    span = max(1, reader.end_time - reader.start_time)
+    lo = reader.start_time if start_ns is None else max(start_ns, reader.start_time)
+    hi = reader.end_time if stop_ns is None else min(stop_ns, reader.end_time)
+    estimate = int(math.ceil(count * max(0, hi - lo) / span))
+    return estimate if max_frames is None else min(estimate, max_frames)
+
+
+def refine_bag(source, output, completer, options: Optional[RefineOptions] = None
+               ) -> RefineReport:
+    """
+    Copy a rosbag2 and add the refined depth of every colour/depth pair.
+
+    Ctrl-C (SIGINT, when called from the main thread) stops after the current frame; a
+    second Ctrl-C, or a KeyboardInterrupt raised by the backend, stops at once. Either way
+    the output is closed properly and is a readable bag.
+
+    :param source: input bag directory (or .mcap / .db3 file); never modified.
+    :param output: output bag directory to create (replaced only with ``options.force``).
+    :param completer: a backend with ``complete(rgb, depth, K) -> CompletionResult``.
+    :param options: RefineOptions (defaults when None).
+    :return: a RefineReport (``interrupted`` set when stopped by Ctrl-C).
+    :raises BagError: for a bag that cannot be processed, before the output is created
+        where that can be known (one-line reason; ``details`` lists the bag's topics when
+        topics are missing).
+    :raises ValueError: for invalid options.
+    """
+    options = options or RefineOptions()
+    source, output = Path(source), Path(output)
+    writer_plugin = bag_io.storage_plugin(options.storage)
+    if options.max_frames is not None and options.max_frames < 1:
+        raise ValueError(f'max_frames: expected an int >= 1, got {options.max_frames}')
+    if not source.exists():
+        raise BagError(f'input bag {source} does not exist')
+    with Reader(source) as reader:
+        if reader.message_count == 0:
+            raise BagError(f'empty bag: {source} holds no messages')
+        topics, names = _check_topics(reader, options)
+        start_ns = bag_io.resolve_time(options.start, reader.start_time)
+        stop_ns = bag_io.resolve_time(options.end, reader.start_time)
+        if start_ns is not None and stop_ns is not None and stop_ns <= start_ns:
+            raise ValueError(f'end: expected a time after start ({options.start} s), got '
+                             f'{options.end} s')
+        first, prior_info = _first_messages(reader, topics, start_ns, stop_ns)
+        # Unsupported encodings and bad intrinsics fail here, before OUTPUT exists.
+        decode_frame(first['rgb'], first['depth'], first['info'], topics, options.depth_scale)
+        for conn in reader.connections:
+            bag_io.connection_source(conn)
+        bag_io.prepare_output(output, options.force, source)
+        report = RefineReport(topics=topics, output_topics=names)
+        writer = Writer(output, version=bag_io.BAG_VERSION, storage_plugin=writer_plugin)
+        writer.open()
+        try:
+            stop = _StopRequest()
+            with _sigint_handler(stop):
+                _run(reader, writer, completer, options, report,
+                     (start_ns, stop_ns, prior_info), stop)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            # A Ctrl-C while the index and metadata are written would spoil the bag.
+            with _sigint_handler(signal.SIG_IGN):
+                writer.close()
+    return report
+
+
+def _check_topics(reader: Reader, options: RefineOptions) -> Tuple[TopicSet, Tuple[str, ...]]:
+    available = {t: info.msgtype for t, info in reader.topics.items()}
+    try:
+        topics = bag_io.detect_topics(available, options.rgb_topic, options.depth_topic,
+                                      options.info_topic)
+    except BagError as error:
+        table = bag_io.format_topic_table(bag_io.topic_table(reader))
+        raise BagError(str(error), 'available topics:\n' + table) from None
+    bag_io.check_topic_types(available, topics)
+    names = bag_io.output_topics(options.output_prefix, options.points)
+    clash = [t for t in names if t in available]
+    if clash:
+        raise BagError(f'the input already has {", ".join(clash)}; choose another '
+                       '--output-prefix')
+    return topics, names
+
+
+def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
+         report: RefineReport, span, stop: _StopRequest) -> None:
+    from tqdm import tqdm  # only the bag tools draw a progress bar
+
+    start_ns, stop_ns, prior_info = span
+    topics, store = report.topics, bag_msgs.typestore()
+    copies = bag_io.copy_connections(reader, writer)
+    qos = next(c.ext.offered_qos_profiles for c in reader.connections if c.topic == topics.depth)
+    types = (bag_msgs.IMAGE, bag_msgs.CAMERA_INFO, bag_msgs.POINT_CLOUD2)
+    outputs = {t: writer.add_connection(t, ty, typestore=store, offered_qos_profiles=qos)
+               for t, ty in zip(report.output_topics, types)}
+    log_ns = [0]
+    # Offline the log time plays the receive time, so matches carry the pair's log time.
+    sync = FrameSynchronizer(slop_s=options.slop_s, clock=lambda: log_ns[0])
+    if prior_info is not None:
+        sync.add_info(prior_info)
+    refine = _FrameRefiner(completer, writer, outputs, options, report)
+    adders = {topics.rgb: sync.add_rgb, topics.depth: sync.add_depth, topics.info: sync.add_info}
+    show = options.progress
+    bar = tqdm(total=_frames_estimate(reader, topics, start_ns, stop_ns, options.max_frames),
+               unit='frame', desc='refine-bag', disable=None if show is None else not show,
+               dynamic_ncols=True)
+    started = time.perf_counter()
+    try:
+        for conn, timestamp, raw in reader.messages(start=start_ns, stop=stop_ns):
+            writer.write(copies[conn.id], timestamp, raw)
+            report.copied += 1
+            add = adders.get(conn.topic)
+            if add is not None:
+                log_ns[0] = timestamp
+                for frame in add(store.deserialize_cdr(raw, conn.msgtype)):
+                    refine(frame)
+                    bar.update(1)
+                    if options.max_frames is not None and report.frames >= options.max_frames:
+                        report.reached_max_frames = True
+                        break
+            if report.reached_max_frames:
+                break
+            if stop.requested:
+                report.interrupted = True
+                break
+    finally:
+        report.elapsed_s = time.perf_counter() - started
+        report.sync_drops = dict(sync.counters)
+        unpaired = sum(sync.pending) + 2 * sync.held_without_info
+        if unpaired:
+            report.sync_drops['unpaired_at_end'] = unpaired
+        bar.close()
+
+
+def write_synthetic_bag(output, frames: int = 30, seed: int = 0, fps: float = 15.0,
+                        width: int = 640, height: int = 480, storage: str = 'mcap',
+                        force: bool = False) -> int:
+    """
+    Render a synthetic RGB-D sequence and record it on the RealSense driver topics.
+
+    :param output: bag directory to create.
+    :param frames: number of frames.
+    :param seed: scene seed (``synthetic.make_scene``).
+    :param fps: frame rate of the stamps.
+    :param width: image width in pixels.
+    :param height: image height in pixels.
+    :param storage: ``'mcap'`` or ``'sqlite3'``.
+    :param force: replace an existing bag at ``output``.
+    :return: the number of frames written.
+    """
+    from lingbot_depth_ros import synthetic  # the renderer is only needed here
+
+    bag_io.storage_plugin(storage)
+    bag_io.prepare_output(Path(output), force)
+    sequence = synthetic.iter_sequence(seed=seed, n_frames=frames, width=width, height=height,
+                                       fps=fps)
+    return bag_io.write_rgbd_bag(
+        output, ((f.stamp_ns, f.rgb, f.depth_sensor, f.K) for f in sequence),
+        storage=storage, frame_id=synthetic.DEFAULT_FRAME_ID)
