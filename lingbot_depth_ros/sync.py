@@ -25,6 +25,7 @@ stream has already passed by more than the slop can never match and is dropped (
 import collections
 from dataclasses import dataclass
 import math
+import threading
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -240,3 +241,57 @@ class FrameSynchronizer:
             if dt <= self._slop_ns and (best_dt is None or dt < best_dt):
                 best, best_dt = candidate, dt
         return best
+
+
+class Mailbox:
+    """
+    Single-slot hand-over between subscription callbacks and one worker thread.
+
+    ``put`` replaces an item the worker has not taken yet, so the worker always gets the
+    newest frame and never works through a backlog.
+    """
+
+    def __init__(self):
+        """Create an empty, open mailbox."""
+        self._cond = threading.Condition()
+        self._item = None
+        self._closed = False
+
+    def put(self, item) -> bool:
+        """
+        Leave ``item`` for the worker.
+
+        :param item: Any object except None.
+        :return: True when it replaced an item that was never taken (a superseded frame).
+        """
+        if item is None:
+            raise ValueError('item: expected an object, got None')
+        with self._cond:
+            superseded = self._item is not None
+            self._item = item
+            self._cond.notify()
+            return superseded
+
+    def get(self, timeout: Optional[float] = None):
+        """
+        Wait for and take the item.
+
+        :param timeout: Seconds to wait at most; None waits until an item arrives or close().
+        :return: The item, or None after close() or on timeout.
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: self._item is not None or self._closed, timeout)
+            item, self._item = self._item, None
+            return item
+
+    def close(self) -> None:
+        """Wake the worker and make every later get() return None at once."""
+        with self._cond:
+            self._closed = True
+            self._item = None
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """Return True after close()."""
+        return self._closed

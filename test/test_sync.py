@@ -12,11 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of the approximate-time colour/depth/camera_info synchronizer."""
+"""Tests of the approximate-time colour/depth/camera_info synchronizer and the mailbox."""
+
+import threading
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lingbot_depth_ros.sync import FrameSynchronizer, MatchedFrame, stamp_to_ns
+from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, MatchedFrame, stamp_to_ns
 import pytest
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -222,3 +225,28 @@ def test_matches_are_within_slop_ordered_and_accounted(offsets, drops, depth_fir
     expected = sum(1 for i, offset in enumerate(offsets)
                    if not drops[i] and abs(offset) <= slop_ms)
     assert len(frames) == expected
+
+
+def test_mailbox_keeps_only_the_newest_item():
+    box = Mailbox()
+    assert box.put('a') is False
+    assert box.put('b') is True
+    assert box.get(timeout=0.1) == 'b'
+    assert box.get(timeout=0.01) is None
+    with pytest.raises(ValueError, match='item'):
+        box.put(None)
+
+
+def test_mailbox_wakes_a_waiting_worker_and_closes():
+    box = Mailbox()
+    got = []
+    worker = threading.Thread(target=lambda: got.extend([box.get(), box.get()]))
+    worker.start()
+    box.put('frame')
+    # The worker takes the item, waits again, and close() releases it with None.
+    time.sleep(0.05)
+    box.close()
+    worker.join(timeout=2.0)
+    assert not worker.is_alive()
+    assert got == ['frame', None]
+    assert box.closed and box.get() is None
