@@ -1,0 +1,370 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ``lingbot_depth`` node: RGB-D in, completed depth, camera_info and point cloud out.
+
+Subscription callbacks only pair messages (sync.FrameSynchronizer) and leave the newest pair
+in a single-slot Mailbox; one worker thread converts, completes and publishes it. Parameters
+are in node_params, statistics and diagnostics in node_stats, the per-frame work in
+node_pipeline, QoS choices in qos.
+"""
+
+import sys
+import threading
+import time
+from typing import Dict, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+from lingbot_depth_ros import qos
+from lingbot_depth_ros.node_params import declare_parameters, NodeConfig
+from lingbot_depth_ros.node_pipeline import (build_outputs, FrameRejected, is_out_of_memory,
+                                             prepare_frame, release_gpu_memory, run_backend,
+                                             TopicNames)
+from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, gpu_memory,
+                                          NodeStats, WarningThrottle)
+from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
+import rclpy
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+NODE_NAME = 'lingbot_depth'
+INPUTS = {
+    'rgb': ('rgb/image', Image),
+    'depth': ('depth/image', Image),
+    'camera_info': ('rgb/camera_info', CameraInfo),
+}
+# Seconds between looks at the publishers of the inputs (input_reliability: auto).
+QOS_CHECK_PERIOD_S = 0.5
+WARN_PERIOD_S = 5.0
+# Pairs held while no camera_info has arrived; the node only ever needs the newest.
+HELD_PAIRS = 3
+
+
+class ModelLoadError(RuntimeError):
+    """The completion backend could not be created at start-up."""
+
+
+def load_completer(config: NodeConfig):
+    """
+    Create the completion backend the parameters ask for.
+
+    :param config: Node parameters (model, backend, device, precision, tokens, ...).
+    :return: An object with ``complete(rgb, depth, K)`` and ``name``.
+    :raises ModelLoadError: naming the model and the cause.
+    """
+    network = config.backend == 'network' or (config.backend == 'auto' and bool(config.model))
+    try:
+        try:
+            from lingbot_depth_ros.inference import create_completer
+        except ImportError:
+            if network:
+                raise
+            # An install without torch still runs the classical backend.
+            from lingbot_depth_ros.classical import ClassicalCompleter
+            return ClassicalCompleter(keep_valid_input=config.keep_valid_input)
+        options = {'keep_valid_input': config.keep_valid_input}
+        if network:
+            options.update(device=config.device, precision=config.precision,
+                           num_tokens=config.num_tokens or None,
+                           resolution_level=config.resolution_level)
+        return create_completer(config.model or None, config.backend, **options)
+    except Exception as error:  # noqa: B902 - any failure is reported as one clear line
+        raise ModelLoadError("cannot load model '%s' (backend %s): %s: %s" % (
+            config.model, config.backend, type(error).__name__, error)) from error
+
+
+def set_thread_count(num_threads: int) -> None:
+    """
+    Set the CPU thread count of the numerical libraries already loaded.
+
+    :param num_threads: Threads; 0 keeps the libraries' defaults.
+    """
+    if num_threads <= 0:
+        return
+    torch = sys.modules.get('torch')
+    if torch is not None:
+        torch.set_num_threads(num_threads)
+    cv2 = sys.modules.get('cv2')
+    if cv2 is not None:
+        cv2.setNumThreads(num_threads)
+
+
+class DepthCompletionNode(Node):
+    """RGB-D depth completion node; see docs/node.md for topics and parameters."""
+
+    def __init__(self, **node_options):
+        """
+        Declare parameters, load the backend, and start subscriptions and the worker.
+
+        :param node_options: Passed to rclpy Node (e.g. parameter_overrides, namespace).
+        :raises ModelLoadError: when the backend cannot be created.
+        """
+        super().__init__(NODE_NAME, **node_options)
+        self.config: NodeConfig = declare_parameters(self, self._on_config_change)
+        self.stats = NodeStats()
+        self._throttle = WarningThrottle(WARN_PERIOD_S)
+        self.completer = load_completer(self.config)
+        set_thread_count(self.config.num_threads)
+        self.get_logger().info('backend %s ready' % getattr(self.completer, 'name', '?'))
+
+        self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=HELD_PAIRS)
+        self._sync_lock = threading.Lock()
+        self._mailbox = Mailbox()
+
+        out_qos = qos.sensor_qos(self.config.output_reliability)
+        self._pub_depth = self.create_publisher(Image, 'depth_refined/image', out_qos)
+        self._pub_info = self.create_publisher(CameraInfo, 'depth_refined/camera_info', out_qos)
+        self._pub_cloud = self.create_publisher(PointCloud2, 'points', out_qos)
+        self._pub_mask = None
+        if self.config.publish_filled_mask:
+            self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        self._callbacks = {'rgb': self._on_rgb, 'depth': self._on_depth,
+                           'camera_info': self._on_info}
+        self._subscriptions_by_kind: Dict[str, object] = {}
+        self.input_reliability: Dict[str, str] = {}
+        self._topics = TopicNames(*(self.resolve_topic_name(INPUTS[k][0])
+                                    for k in ('rgb', 'depth', 'camera_info')))
+        self._check_input_qos()
+        if self.config.input_reliability == qos.AUTO:
+            self.create_timer(QOS_CHECK_PERIOD_S, self._check_input_qos)
+        self.create_timer(self.config.diagnostics_period, self.publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._work, name='lingbot_depth_worker',
+                                        daemon=True)
+        self._worker.start()
+
+    # Configuration ------------------------------------------------------------------------
+    def _on_config_change(self, config: NodeConfig) -> None:
+        self.config = config
+        self._sync.slop_s = config.sync_slop
+
+    def warn(self, key: str, text: str, once: bool = False) -> None:
+        """
+        Log a warning unless the same key was logged within WARN_PERIOD_S (or ever, if once).
+
+        :param key: Identifies problem and topic.
+        :param text: The message, naming topic and problem.
+        :param once: Log only the first occurrence.
+        """
+        self.stats.warning = text
+        if self._throttle.allow(key, once=once):
+            self.get_logger().warning(text)
+
+    # Inputs -------------------------------------------------------------------------------
+    def _check_input_qos(self) -> None:
+        for kind, (topic, msg_type) in INPUTS.items():
+            resolved = getattr(self._topics, 'info' if kind == 'camera_info' else kind)
+            policies = qos.publisher_policies(self, resolved)
+            wanted = qos.choose_reliability(self.config.input_reliability, policies)
+            if self.input_reliability.get(kind) == wanted:
+                continue
+            old = self._subscriptions_by_kind.pop(kind, None)
+            if old is not None:
+                self.destroy_subscription(old)
+            events = SubscriptionEventCallbacks(
+                incompatible_qos=lambda _info, t=resolved: self.warn(
+                    'qos:' + t, '%s: a publisher has incompatible QoS (input_reliability=%s)'
+                    % (t, self.config.input_reliability)))
+            self._subscriptions_by_kind[kind] = self.create_subscription(
+                msg_type, topic, self._callbacks[kind], qos.sensor_qos(wanted),
+                event_callbacks=events)
+            self.input_reliability[kind] = wanted
+            self.get_logger().info('%s: subscribing %s (%d publisher(s) found, input_reliability'
+                                   '=%s)' % (resolved, wanted, len(policies),
+                                             self.config.input_reliability))
+
+    def _on_rgb(self, msg: Image) -> None:
+        self.stats.record_input('rgb')
+        self._hand_over(self._sync.add_rgb, msg, self._topics.rgb)
+
+    def _on_depth(self, msg: Image) -> None:
+        self.stats.record_input('depth')
+        self._hand_over(self._sync.add_depth, msg, self._topics.depth)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self.stats.record_input('camera_info')
+        with self._sync_lock:
+            frames = self._sync.add_info(msg)
+        self._deliver(frames)
+
+    def _hand_over(self, add, msg, topic: str) -> None:
+        with self._sync_lock:
+            jumps = self._sync.counters[STAMP_JUMP_BACK]
+            frames = add(msg)
+            jumped = self._sync.counters[STAMP_JUMP_BACK] > jumps
+            waiting = self._sync.info is None
+        if jumped:
+            self.get_logger().warning('%s: stamp jumped backwards (bag loop or clock reset): '
+                                      'synchronizer reset' % topic)
+        if waiting:
+            self.warn('no_camera_info', '%s: no camera_info received yet, holding frames'
+                      % self._topics.info)
+        self._deliver(frames)
+
+    def has_consumers(self) -> bool:
+        """Return True when some output has a subscriber or always_process is set."""
+        if self.config.always_process:
+            return True
+        publishers = [self._pub_depth, self._pub_info, self._pub_cloud, self._pub_mask]
+        return any(p is not None and p.get_subscription_count() > 0 for p in publishers)
+
+    def _deliver(self, frames) -> None:
+        if not frames:
+            return
+        if not self.has_consumers():
+            self.stats.record_drop('no_subscriber', len(frames))
+            return
+        self.stats.record_drop('superseded', len(frames) - 1)
+        if self._mailbox.put(frames[-1]):
+            self.stats.record_drop('superseded')
+
+    # Worker -------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            frame = self._mailbox.get()
+            if frame is None:
+                return
+            try:
+                self.process(frame)
+            except Exception as error:  # noqa: B902 - the node never dies on a frame
+                self.stats.record_drop('internal_error')
+                self.get_logger().error('frame %d.%09d failed: %s: %s' % (
+                    frame.stamp_ns // 10 ** 9, frame.stamp_ns % 10 ** 9,
+                    type(error).__name__, error), throttle_duration_sec=WARN_PERIOD_S)
+
+    def process(self, frame) -> bool:
+        """
+        Complete and publish one matched frame (called by the worker thread).
+
+        :param frame: sync.MatchedFrame.
+        :return: True when outputs were published.
+        """
+        start = time.perf_counter()
+        config = self.config
+        try:
+            prepared = prepare_frame(frame, config, self._topics)
+        except FrameRejected as rejected:
+            self.stats.record_drop(rejected.reason)
+            self.warn(rejected.reason + ':' + rejected.topic, str(rejected))
+            return False
+        for notice in prepared.notices:
+            self.warn(notice.key, notice.text, once=notice.once)
+        try:
+            result, _, forward_s = run_backend(self.completer, prepared, config)
+        except Exception as error:  # noqa: B902 - a failing backend must not stop the node
+            if is_out_of_memory(error):
+                release_gpu_memory(self.completer)
+                self.stats.record_drop('out_of_memory')
+                self.warn('out_of_memory', 'out of GPU memory, frame skipped: %s' % error)
+                return False
+            self.stats.record_drop('backend_error')
+            self.stats.error = 'model failure: %s: %s' % (type(error).__name__, error)
+            self.get_logger().error(self.stats.error, throttle_duration_sec=WARN_PERIOD_S)
+            return False
+        self.stats.error = None
+        wanted = config.always_process
+        outputs = build_outputs(
+            prepared, result, config,
+            want_cloud=config.publish_cloud and (
+                wanted or self._pub_cloud.get_subscription_count() > 0),
+            want_mask=self._pub_mask is not None and (
+                wanted or self._pub_mask.get_subscription_count() > 0))
+        for notice in outputs.notices:
+            self.warn(notice.key, notice.text, once=notice.once)
+        published = self._publish(self._pub_depth, outputs.depth_image)
+        published &= self._publish(self._pub_info, outputs.camera_info)
+        if outputs.cloud is not None:
+            published &= self._publish(self._pub_cloud, outputs.cloud)
+        if outputs.filled_mask is not None:
+            published &= self._publish(self._pub_mask, outputs.filled_mask)
+        now_ns = self.get_clock().now().nanoseconds
+        self.stats.record_output(
+            stamp_to_publish_s=(now_ns - frame.stamp_ns) / 1e9,
+            receive_to_publish_s=(time.monotonic_ns() - frame.received_ns) / 1e9,
+            forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s)
+        return published
+
+    def _publish(self, publisher, msg) -> bool:
+        try:
+            publisher.publish(msg)
+            return True
+        except (RuntimeError, OSError) as error:
+            # rclpy raises RCLError (a RuntimeError) for large reliable messages under load.
+            self.stats.record_drop('publish_error')
+            self.warn('publish:' + publisher.topic_name, '%s: publish failed: %s'
+                      % (publisher.topic_name, error))
+            return False
+
+    # Diagnostics --------------------------------------------------------------------------
+    def publish_diagnostics(self) -> DiagnosticArray:
+        """Publish (and return) the DiagnosticArray of the period since the last one."""
+        with self._sync_lock:
+            sync_drops = {k: v for k, v in self._sync.counters.items() if v}
+            held = self._sync.held_without_info
+        snapshot = self.stats.snapshot(extra_drops=sync_drops)
+        device = str(getattr(self.completer, 'device', None) or self.config.device)
+        snapshot.extra.update(gpu_memory(device))
+        snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
+        for kind, reliability in self.input_reliability.items():
+            snapshot.extra['input_reliability_' + kind] = reliability
+        info = {'backend': getattr(self.completer, 'name', type(self.completer).__name__),
+                'model': self.config.model, 'device': device,
+                'precision': self.config.precision, 'mode': self.config.mode}
+        status = diagnostic_status(snapshot, '%s: depth completion'
+                                   % self.get_fully_qualified_name().lstrip('/'),
+                                   device, info)
+        array = diagnostic_array(status, self.get_clock().now().to_msg())
+        self._publish(self._pub_diag, array)
+        return array
+
+    def destroy_node(self) -> None:
+        """Stop the worker thread, then destroy the node."""
+        self._mailbox.close()
+        if self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self._worker.join(timeout=10.0)
+        super().destroy_node()
+
+
+def main(args: Optional[list] = None) -> int:
+    """
+    Run the node until shutdown.
+
+    :param args: Command line (ROS arguments), default sys.argv.
+    :return: Exit code: 0 after a normal shutdown, 1 when the node could not start.
+    """
+    rclpy.init(args=args)
+    try:
+        node = DepthCompletionNode()
+    except (ModelLoadError, InvalidParameterValueException) as error:
+        rclpy.logging.get_logger(NODE_NAME).fatal(str(error).splitlines()[0])
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,253 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Parameters of the depth completion node: declaration, validation and the config snapshot.
+
+Every parameter is declared once from ``PARAMETERS`` with a ParameterDescriptor (description,
+type, range, read-only for those that only apply at start-up). Values from a YAML file or
+``ros2 param set`` go through ``validate``: an invalid value is rejected with a reason naming
+the parameter, the expected and the actual value, never clamped.
+"""
+
+from dataclasses import dataclass, fields, replace
+import math
+import re
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+from lingbot_depth_ros import qos
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+
+BACKENDS = ('auto', 'network', 'classical')
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+MODES = ('completion', 'monocular')
+OUTPUT_ENCODINGS = ('32FC1', '16UC1')
+_DEVICE_PATTERN = re.compile(r'^(auto|cpu|mps|cuda(:[0-9]+)?|xpu(:[0-9]+)?)$')
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One node parameter: name, default, meaning and the values it accepts."""
+
+    name: str
+    default: Any
+    description: str
+    # True when a change applies while the node runs; others are read-only after start-up.
+    runtime: bool = False
+    choices: Tuple[str, ...] = ()
+    int_range: Optional[Tuple[int, int]] = None
+    float_range: Optional[Tuple[float, float]] = None
+
+
+PARAMETERS = (
+    ParamSpec('model', '', 'Model: path to model.pt, a directory holding it, a .safetensors '
+              'file (config JSON beside it), a Hugging Face repo id, or random:<config> for '
+              'tests and demos. Empty: no network (classical backend).'),
+    ParamSpec('backend', 'auto', 'Completion backend: network, classical, or auto (network '
+              'when model is set, else classical with a warning).', choices=BACKENDS),
+    ParamSpec('device', 'auto', 'Torch device: auto (cuda when available, else cpu), cpu, '
+              'cuda, cuda:N, mps or xpu[:N].'),
+    ParamSpec('precision', 'fp32', 'Network precision: fp32, fp16 or bf16 (autocast).',
+              choices=PRECISIONS),
+    ParamSpec('num_tokens', 0, 'Image tokens of the network; 0 derives them from '
+              'resolution_level.', int_range=(0, 100000)),
+    ParamSpec('resolution_level', 9, 'Resolution level 0 (fewest tokens, fastest) to 9 (most) '
+              'when num_tokens is 0.', int_range=(0, 9)),
+    ParamSpec('mode', 'completion', 'completion: use the sensor depth; monocular: ignore it '
+              'and predict from colour only.', runtime=True, choices=MODES),
+    ParamSpec('keep_valid_input', False, 'Copy valid sensor measurements into the output '
+              'instead of the refined values.'),
+    ParamSpec('depth_scale', 0.001, 'Metres per unit of integer (16UC1/mono16) input depth.',
+              runtime=True),
+    ParamSpec('min_depth', 0.0, 'Smallest valid depth in metres, input and output.',
+              runtime=True),
+    ParamSpec('max_depth', math.inf, 'Largest valid depth in metres, input and output '
+              '(inf: no limit).', runtime=True),
+    ParamSpec('output_encoding', '32FC1', 'depth_refined/image encoding: 32FC1 metres (NaN '
+              'invalid) or 16UC1 millimetres (0 invalid).', runtime=True,
+              choices=OUTPUT_ENCODINGS),
+    ParamSpec('publish_cloud', True, 'Publish the points cloud.', runtime=True),
+    ParamSpec('cloud_rgb', True, 'Cloud fields x, y, z, rgb (true) or x, y, z (false).',
+              runtime=True),
+    ParamSpec('cloud_decimation', 1, 'Keep every n-th row and column in the cloud.',
+              runtime=True, int_range=(1, 16)),
+    ParamSpec('cloud_organized', True, 'Organized cloud (height x width, NaN points kept) or '
+              'unorganized (valid points only).', runtime=True),
+    ParamSpec('publish_filled_mask', False, 'Publish depth_refined/filled_mask (mono8, 255 '
+              'where the output fills a pixel without a valid sensor value).'),
+    ParamSpec('sync_slop', 0.02, 'Largest colour/depth stamp difference in seconds that still '
+              'pairs.', runtime=True, float_range=(0.0, 1.0)),
+    ParamSpec('input_reliability', qos.AUTO, 'Input QoS reliability: auto (match the '
+              'publishers found), reliable or best_effort.', choices=qos.INPUT_CHOICES),
+    ParamSpec('output_reliability', qos.RELIABLE, 'Output QoS reliability: reliable or '
+              'best_effort.', choices=qos.OUTPUT_CHOICES),
+    ParamSpec('always_process', False, 'Run inference even when no output has a subscriber.',
+              runtime=True),
+    ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
+              float_range=(0.05, 60.0)),
+    ParamSpec('num_threads', 0, 'Torch CPU threads; 0 keeps the torch default.',
+              int_range=(0, 1024)),
+)
+SPECS: Dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Snapshot of every parameter value; replaced as a whole when a parameter changes."""
+
+    model: str = SPECS['model'].default
+    backend: str = SPECS['backend'].default
+    device: str = SPECS['device'].default
+    precision: str = SPECS['precision'].default
+    num_tokens: int = SPECS['num_tokens'].default
+    resolution_level: int = SPECS['resolution_level'].default
+    mode: str = SPECS['mode'].default
+    keep_valid_input: bool = SPECS['keep_valid_input'].default
+    depth_scale: float = SPECS['depth_scale'].default
+    min_depth: float = SPECS['min_depth'].default
+    max_depth: float = SPECS['max_depth'].default
+    output_encoding: str = SPECS['output_encoding'].default
+    publish_cloud: bool = SPECS['publish_cloud'].default
+    cloud_rgb: bool = SPECS['cloud_rgb'].default
+    cloud_decimation: int = SPECS['cloud_decimation'].default
+    cloud_organized: bool = SPECS['cloud_organized'].default
+    publish_filled_mask: bool = SPECS['publish_filled_mask'].default
+    sync_slop: float = SPECS['sync_slop'].default
+    input_reliability: str = SPECS['input_reliability'].default
+    output_reliability: str = SPECS['output_reliability'].default
+    always_process: bool = SPECS['always_process'].default
+    diagnostics_period: float = SPECS['diagnostics_period'].default
+    num_threads: int = SPECS['num_threads'].default
+
+    def with_values(self, values: Dict[str, Any]) -> 'NodeConfig':
+        """
+        Return a copy with some values replaced.
+
+        :param values: Parameter name -> new value.
+        :return: The new NodeConfig.
+        """
+        return replace(self, **values)
+
+
+def descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    """
+    Build the ParameterDescriptor of one parameter.
+
+    :param spec: The parameter's ParamSpec.
+    :return: Descriptor with description, constraints text, range and read-only flag; the
+        type is inferred by rclpy from the default value.
+    """
+    desc = ParameterDescriptor(description=spec.description, read_only=not spec.runtime)
+    if spec.choices:
+        desc.additional_constraints = 'one of: ' + ', '.join(spec.choices)
+    if spec.int_range is not None:
+        desc.integer_range = [IntegerRange(from_value=spec.int_range[0],
+                                           to_value=spec.int_range[1], step=1)]
+    if spec.float_range is not None:
+        desc.floating_point_range = [FloatingPointRange(from_value=spec.float_range[0],
+                                                        to_value=spec.float_range[1], step=0.0)]
+    return desc
+
+
+def check_value(name: str, value: Any, values: Dict[str, Any]) -> Optional[str]:
+    """
+    Check one parameter value beyond its type and range (checked by rclpy's descriptor).
+
+    :param name: Parameter name.
+    :param value: Proposed value.
+    :param values: Every parameter's value as it would be after the change (for checks that
+        involve two parameters, such as min_depth < max_depth).
+    :return: None when valid, else the reason naming parameter, expected and actual value.
+    """
+    spec = SPECS.get(name)
+    if spec is None:
+        return None
+    if spec.choices and value not in spec.choices:
+        return '%s: expected one of %s, got %r' % (name, ', '.join(spec.choices), value)
+    if name == 'device' and not _DEVICE_PATTERN.match(value):
+        return 'device: expected auto, cpu, cuda, cuda:N, mps or xpu[:N], got %r' % (value,)
+    if name == 'depth_scale' and not (math.isfinite(value) and value > 0.0):
+        return 'depth_scale: expected a finite value > 0, got %r' % (value,)
+    if name == 'min_depth' and not (math.isfinite(value) and value >= 0.0):
+        return 'min_depth: expected a finite value >= 0, got %r' % (value,)
+    if name == 'max_depth' and (math.isnan(value) or value <= 0.0):
+        return 'max_depth: expected a value > 0 (inf for no limit), got %r' % (value,)
+    if name in ('min_depth', 'max_depth') and values['min_depth'] >= values['max_depth']:
+        return '%s: expected min_depth < max_depth, got min_depth=%r, max_depth=%r' % (
+            name, values['min_depth'], values['max_depth'])
+    if name == 'backend' and value == 'network' and not values['model']:
+        return "backend: expected a model parameter for 'network', got model=''"
+    return None
+
+
+def check_parameters(changes: Iterable[Tuple[str, Any]],
+                     current: Dict[str, Any]) -> SetParametersResult:
+    """
+    Validate a batch of parameter changes together.
+
+    :param changes: (name, value) pairs being set.
+    :param current: Every parameter's current value (defaults for those not declared yet).
+    :return: SetParametersResult, with the first problem as reason when unsuccessful.
+    """
+    changes = list(changes)
+    values = dict(current)
+    values.update(changes)
+    for name, value in changes:
+        reason = check_value(name, value, values)
+        if reason is not None:
+            return SetParametersResult(successful=False, reason=reason)
+    return SetParametersResult(successful=True)
+
+
+def declare_parameters(node, on_change: Callable[[NodeConfig], None]) -> NodeConfig:
+    """
+    Declare every node parameter and keep a NodeConfig up to date.
+
+    Validation is registered before the declarations, so an invalid value from a YAML file
+    raises rclpy's InvalidParameterValueException at start-up with the reason.
+
+    :param node: The rclpy Node.
+    :param on_change: Called with the new NodeConfig after a runtime change succeeded.
+    :return: The NodeConfig at start-up.
+    """
+    def current_values() -> Dict[str, Any]:
+        return {spec.name: (node.get_parameter(spec.name).value
+                            if node.has_parameter(spec.name) else spec.default)
+                for spec in PARAMETERS}
+
+    def on_set(parameters) -> SetParametersResult:
+        return check_parameters(((p.name, p.value) for p in parameters), current_values())
+
+    def post_set(parameters) -> None:
+        known = {p.name: p.value for p in parameters if p.name in SPECS}
+        if known and all(node.has_parameter(spec.name) for spec in PARAMETERS):
+            on_change(config_from_values(current_values()))
+
+    node.add_on_set_parameters_callback(on_set)
+    node.declare_parameters('', [(spec.name, spec.default, descriptor(spec))
+                                 for spec in PARAMETERS])
+    node.add_post_set_parameters_callback(post_set)
+    return config_from_values(current_values())
+
+
+def config_from_values(values: Dict[str, Any]) -> NodeConfig:
+    """
+    Build a NodeConfig from parameter values.
+
+    :param values: Parameter name -> value; names that are not node parameters are ignored.
+    :return: The NodeConfig.
+    """
+    names = {f.name for f in fields(NodeConfig)}
+    return NodeConfig(**{k: v for k, v in values.items() if k in names})
