@@ -1,0 +1,98 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Start the lingbot_depth node alone.
+
+    ros2 launch lingbot_depth_ros lingbot_depth.launch.py model:=/path/to/model.pt \
+        rgb_topic:=/camera/color/image_raw depth_topic:=/camera/depth/image_raw \
+        camera_info_topic:=/camera/color/camera_info
+
+model and device come from the launch arguments and win over params_file.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = 'lingbot_depth_ros'
+
+
+def large_data_environment(enabled):
+    """
+    Return the actions pointing Fast DDS at the shipped large-data profile.
+
+    They apply to every process started after them (the node, a camera driver, ros2 bag).
+
+    :param enabled: Substitution of 'true' / 'false'.
+    :return: List of SetEnvironmentVariable actions, conditional on enabled.
+    """
+    profile = PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
+                                    'fastdds_large_data.xml'])
+    condition = IfCondition(enabled)
+    return [
+        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile, condition=condition),
+        SetEnvironmentVariable('FASTRTPS_DEFAULT_PROFILES_FILE', profile, condition=condition),
+        # Fewer page faults when large samples are received (see docs/node.md).
+        SetEnvironmentVariable('MALLOC_MMAP_THRESHOLD_', '268435456', condition=condition),
+        SetEnvironmentVariable('MALLOC_TRIM_THRESHOLD_', '1073741824', condition=condition),
+    ]
+
+
+def generate_launch_description():
+    """Declare the arguments and the node."""
+    arguments = [
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of the node and its output topics.'),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
+                                                'lingbot_depth.yaml']),
+            description='Parameter file of the node.'),
+        DeclareLaunchArgument('model', default_value='',
+                              description='Model path, Hugging Face id or random:<config>; '
+                                          'empty runs the classical backend.'),
+        DeclareLaunchArgument('device', default_value='auto',
+                              description='Torch device: auto, cpu, cuda, cuda:N.'),
+        DeclareLaunchArgument('rgb_topic', default_value='rgb/image',
+                              description='Colour image topic.'),
+        DeclareLaunchArgument('depth_topic', default_value='depth/image',
+                              description='Depth image topic, registered to colour.'),
+        DeclareLaunchArgument('camera_info_topic', default_value='rgb/camera_info',
+                              description='Colour camera_info topic.'),
+        DeclareLaunchArgument('large_data_profile', default_value='true',
+                              description='Use config/fastdds_large_data.xml and the malloc '
+                                          'settings for large messages.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Log level of the node.'),
+    ]
+    node = Node(
+        package=PACKAGE,
+        executable='depth_completion_node',
+        name='lingbot_depth',
+        namespace=LaunchConfiguration('namespace'),
+        parameters=[LaunchConfiguration('params_file'),
+                    {'model': LaunchConfiguration('model'),
+                     'device': LaunchConfiguration('device')}],
+        remappings=[('rgb/image', LaunchConfiguration('rgb_topic')),
+                    ('depth/image', LaunchConfiguration('depth_topic')),
+                    ('rgb/camera_info', LaunchConfiguration('camera_info_topic'))],
+        arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')],
+        output='screen',
+    )
+    return LaunchDescription(
+        arguments + large_data_environment(LaunchConfiguration('large_data_profile')) + [node])
