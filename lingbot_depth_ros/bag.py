@@ -207,36 +207,6 @@ def _sigint_handler(handler) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _first_messages(reader: Reader, topics: TopicSet, start_ns, stop_ns):
-    """
-    Return the first colour, depth and camera_info messages of the span, deserialized.
-
-    The camera_info is the newest one logged before the span when there is one, since a
-    driver may publish it rarely; it is returned second as well (None without a start).
-    """
-    store = bag_msgs.typestore()
-
-    def messages(topic, start, stop):
-        conns = [c for c in reader.connections if c.topic == topic]
-        return reader.messages(connections=conns, start=start, stop=stop)
-
-    first = {}
-    for role in ('rgb', 'depth', 'info'):
-        for conn, _, raw in messages(getattr(topics, role), start_ns, stop_ns):
-            first[role] = store.deserialize_cdr(raw, conn.msgtype)
-            break
-    prior = None
-    if start_ns is not None:
-        for conn, _, raw in messages(topics.info, None, start_ns):
-            prior = (conn.msgtype, raw)
-        if prior is not None:
-            prior = first['info'] = store.deserialize_cdr(prior[1], prior[0])
-    for role in ('rgb', 'depth', 'info'):
-        if role not in first:
-            raise BagError(f'no messages on {getattr(topics, role)} in the selected span')
-    return first, prior
-
-
 def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
                      max_frames: Optional[int]) -> int:
     count = reader.topics[topics.rgb].msgcount
@@ -245,6 +215,62 @@ def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
     hi = reader.end_time if stop_ns is None else min(stop_ns, reader.end_time)
     estimate = int(math.ceil(count * max(0, hi - lo) / span))
     return estimate if max_frames is None else min(estimate, max_frames)
+
+
+@dataclass
+class _Plan:
+    """What the checks before writing found out."""
+
+    topics: TopicSet
+    output_topics: Tuple[str, ...]
+    start_ns: Optional[int]
+    stop_ns: Optional[int]
+    # The newest camera_info logged before the span, if any.
+    prior_info: object
+
+
+def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) -> _Plan:
+    if reader.message_count == 0:
+        raise BagError(f'empty bag: {source} holds no messages')
+    topics, names = _check_topics(reader, options)
+    start_ns = bag_io.resolve_time(options.start, reader.start_time)
+    stop_ns = bag_io.resolve_time(options.end, reader.start_time)
+    if start_ns is not None and stop_ns is not None and stop_ns <= start_ns:
+        raise ValueError(f'end: expected a time after start ({options.start} s), got '
+                         f'{options.end} s')
+    first, prior_info = bag_io.first_messages(reader, topics, start_ns, stop_ns)
+    # Unsupported encodings and bad intrinsics fail here, before OUTPUT exists.
+    decode_frame(first['rgb'], first['depth'], first['info'], topics, options.depth_scale)
+    for conn in reader.connections:
+        bag_io.connection_source(conn)
+    bag_io.check_output(output, options.force, source)
+    return _Plan(topics, names, start_ns, stop_ns, prior_info)
+
+
+def _open_checked(source, options: RefineOptions) -> Reader:
+    bag_io.storage_plugin(options.storage)
+    if options.max_frames is not None and options.max_frames < 1:
+        raise ValueError(f'max_frames: expected an int >= 1, got {options.max_frames}')
+    if not Path(source).exists():
+        raise BagError(f'input bag {source} does not exist')
+    return Reader(Path(source))
+
+
+def check_bag(source, output, options: Optional[RefineOptions] = None) -> TopicSet:
+    """
+    Run every check of ``refine_bag`` that needs no backend, writing nothing.
+
+    Lets a caller fail fast before loading a network.
+
+    :param source: input bag.
+    :param output: output bag directory.
+    :param options: RefineOptions (defaults when None).
+    :return: the colour, depth and camera_info topics that would be used.
+    :raises BagError: as ``refine_bag``.
+    """
+    options = options or RefineOptions()
+    with _open_checked(source, options) as reader:
+        return _plan(reader, Path(source), Path(output), options).topics
 
 
 def refine_bag(source, output, completer, options: Optional[RefineOptions] = None
@@ -268,34 +294,17 @@ def refine_bag(source, output, completer, options: Optional[RefineOptions] = Non
     """
     options = options or RefineOptions()
     source, output = Path(source), Path(output)
-    writer_plugin = bag_io.storage_plugin(options.storage)
-    if options.max_frames is not None and options.max_frames < 1:
-        raise ValueError(f'max_frames: expected an int >= 1, got {options.max_frames}')
-    if not source.exists():
-        raise BagError(f'input bag {source} does not exist')
-    with Reader(source) as reader:
-        if reader.message_count == 0:
-            raise BagError(f'empty bag: {source} holds no messages')
-        topics, names = _check_topics(reader, options)
-        start_ns = bag_io.resolve_time(options.start, reader.start_time)
-        stop_ns = bag_io.resolve_time(options.end, reader.start_time)
-        if start_ns is not None and stop_ns is not None and stop_ns <= start_ns:
-            raise ValueError(f'end: expected a time after start ({options.start} s), got '
-                             f'{options.end} s')
-        first, prior_info = _first_messages(reader, topics, start_ns, stop_ns)
-        # Unsupported encodings and bad intrinsics fail here, before OUTPUT exists.
-        decode_frame(first['rgb'], first['depth'], first['info'], topics, options.depth_scale)
-        for conn in reader.connections:
-            bag_io.connection_source(conn)
+    with _open_checked(source, options) as reader:
+        plan = _plan(reader, source, output, options)
         bag_io.prepare_output(output, options.force, source)
-        report = RefineReport(topics=topics, output_topics=names)
-        writer = Writer(output, version=bag_io.BAG_VERSION, storage_plugin=writer_plugin)
+        report = RefineReport(topics=plan.topics, output_topics=plan.output_topics)
+        writer = Writer(output, version=bag_io.BAG_VERSION,
+                        storage_plugin=bag_io.storage_plugin(options.storage))
         writer.open()
         try:
             stop = _StopRequest()
             with _sigint_handler(stop):
-                _run(reader, writer, completer, options, report,
-                     (start_ns, stop_ns, prior_info), stop)
+                _run(reader, writer, completer, options, report, plan, stop)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
@@ -323,10 +332,10 @@ def _check_topics(reader: Reader, options: RefineOptions) -> Tuple[TopicSet, Tup
 
 
 def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
-         report: RefineReport, span, stop: _StopRequest) -> None:
+         report: RefineReport, plan: _Plan, stop: _StopRequest) -> None:
     from tqdm import tqdm  # only the bag tools draw a progress bar
 
-    start_ns, stop_ns, prior_info = span
+    start_ns, stop_ns = plan.start_ns, plan.stop_ns
     topics, store = report.topics, bag_msgs.typestore()
     copies = bag_io.copy_connections(reader, writer)
     qos = next(c.ext.offered_qos_profiles for c in reader.connections if c.topic == topics.depth)
@@ -336,8 +345,8 @@ def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
     log_ns = [0]
     # Offline the log time plays the receive time, so matches carry the pair's log time.
     sync = FrameSynchronizer(slop_s=options.slop_s, clock=lambda: log_ns[0])
-    if prior_info is not None:
-        sync.add_info(prior_info)
+    if plan.prior_info is not None:
+        sync.add_info(plan.prior_info)
     refine = _FrameRefiner(completer, writer, outputs, options, report)
     adders = {topics.rgb: sync.add_rgb, topics.depth: sync.add_depth, topics.info: sync.add_info}
     show = options.progress
@@ -370,30 +379,3 @@ def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
         if unpaired:
             report.sync_drops['unpaired_at_end'] = unpaired
         bar.close()
-
-
-def write_synthetic_bag(output, frames: int = 30, seed: int = 0, fps: float = 15.0,
-                        width: int = 640, height: int = 480, storage: str = 'mcap',
-                        force: bool = False) -> int:
-    """
-    Render a synthetic RGB-D sequence and record it on the RealSense driver topics.
-
-    :param output: bag directory to create.
-    :param frames: number of frames.
-    :param seed: scene seed (``synthetic.make_scene``).
-    :param fps: frame rate of the stamps.
-    :param width: image width in pixels.
-    :param height: image height in pixels.
-    :param storage: ``'mcap'`` or ``'sqlite3'``.
-    :param force: replace an existing bag at ``output``.
-    :return: the number of frames written.
-    """
-    from lingbot_depth_ros import synthetic  # the renderer is only needed here
-
-    bag_io.storage_plugin(storage)
-    bag_io.prepare_output(Path(output), force)
-    sequence = synthetic.iter_sequence(seed=seed, n_frames=frames, width=width, height=height,
-                                       fps=fps)
-    return bag_io.write_rgbd_bag(
-        output, ((f.stamp_ns, f.rgb, f.depth_sensor, f.K) for f in sequence),
-        storage=storage, frame_id=synthetic.DEFAULT_FRAME_ID)

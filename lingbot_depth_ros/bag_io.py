@@ -230,13 +230,14 @@ def resolve_time(value: Optional[float], bag_start_ns: int) -> Optional[int]:
     return bag_start_ns + int(round(value * NS_PER_S))
 
 
-def prepare_output(output: Path, force: bool = False, source: Optional[Path] = None) -> None:
+def check_output(output: Path, force: bool = False, source: Optional[Path] = None) -> bool:
     """
-    Make sure an output bag can be created without touching anything it must not.
+    Check that an output bag can be created without touching anything it must not.
 
     :param output: the output bag directory.
-    :param force: remove an existing output bag first.
+    :param force: an existing output bag may be replaced.
     :param source: the input bag (directory or storage file), which must stay untouched.
+    :return: True when ``output`` exists and is to be replaced.
     :raises BagError: when ``output`` exists without ``force``, overlaps the input, or
         exists but holds files a rosbag2 does not have (then it is never removed).
     """
@@ -246,7 +247,7 @@ def prepare_output(output: Path, force: bool = False, source: Optional[Path] = N
         if output == source or source in output.parents or output in source.parents:
             raise BagError(f'output {output} overlaps the input {source}; choose another path')
     if not output.exists() and not output.is_symlink():
-        return
+        return False
     if not force:
         raise BagError(f'output {output} exists; pass --force to replace it')
     if not output.is_dir() or output.is_symlink():
@@ -256,7 +257,20 @@ def prepare_output(output: Path, force: bool = False, source: Optional[Path] = N
     if not bag_like:
         raise BagError(f'output {output} holds files that are not part of a rosbag2; '
                        'not replacing it')
-    shutil.rmtree(output)
+    return True
+
+
+def prepare_output(output: Path, force: bool = False, source: Optional[Path] = None) -> None:
+    """
+    Check an output bag path (``check_output``) and remove the old bag it replaces.
+
+    :param output: the output bag directory.
+    :param force: remove an existing output bag.
+    :param source: the input bag, which must stay untouched.
+    :raises BagError: as ``check_output``.
+    """
+    if check_output(output, force, source):
+        shutil.rmtree(Path(output).resolve())
 
 
 def connection_source(conn) -> Dict[str, object]:
@@ -300,6 +314,71 @@ def copy_connections(reader, writer: Writer) -> Dict[int, object]:
         mapping[conn.id] = same[0] if same else writer.add_connection(
             conn.topic, conn.msgtype, **connection_source(conn))
     return mapping
+
+
+def first_messages(reader, topics: TopicSet, start_ns: Optional[int] = None,
+                   stop_ns: Optional[int] = None):
+    """
+    Return the first colour, depth and camera_info messages of a span of a bag.
+
+    :param reader: an open ``rosbags.rosbag2.Reader``.
+    :param topics: the three topics.
+    :param start_ns: first log time of the span (None: the bag start).
+    :param stop_ns: log time the span ends before (None: the bag end).
+    :return: ``({'rgb': msg, 'depth': msg, 'info': msg}, prior_info)``, deserialized. The
+        camera_info is the newest one logged before the span when there is one (a driver
+        may publish it rarely), which is also returned as ``prior_info`` (else None).
+    :raises BagError: when one of the topics has no message in (or, for camera_info,
+        before) the span.
+    """
+    store = typestore()
+
+    def messages(topic, start, stop):
+        conns = [c for c in reader.connections if c.topic == topic]
+        return reader.messages(connections=conns, start=start, stop=stop)
+
+    first = {}
+    for role in ('rgb', 'depth', 'info'):
+        for conn, _, raw in messages(getattr(topics, role), start_ns, stop_ns):
+            first[role] = store.deserialize_cdr(raw, conn.msgtype)
+            break
+    prior = None
+    if start_ns is not None:
+        for conn, _, raw in messages(topics.info, None, start_ns):
+            prior = (conn.msgtype, raw)
+        if prior is not None:
+            prior = first['info'] = store.deserialize_cdr(prior[1], prior[0])
+    for role in ('rgb', 'depth', 'info'):
+        if role not in first:
+            raise BagError(f'no messages on {getattr(topics, role)} in the selected span')
+    return first, prior
+
+
+def write_synthetic_bag(output, frames: int = 30, seed: int = 0, fps: float = 15.0,
+                        width: int = 640, height: int = 480, storage: str = 'mcap',
+                        force: bool = False) -> int:
+    """
+    Render a synthetic RGB-D sequence and record it on the RealSense driver topics.
+
+    :param output: bag directory to create.
+    :param frames: number of frames.
+    :param seed: scene seed (``synthetic.make_scene``).
+    :param fps: frame rate of the stamps.
+    :param width: image width in pixels.
+    :param height: image height in pixels.
+    :param storage: ``'mcap'`` or ``'sqlite3'``.
+    :param force: replace an existing bag at ``output``.
+    :return: the number of frames written.
+    """
+    from lingbot_depth_ros import synthetic  # the renderer is only needed here
+
+    storage_plugin(storage)
+    prepare_output(Path(output), force)
+    sequence = synthetic.iter_sequence(seed=seed, n_frames=frames, width=width, height=height,
+                                       fps=fps)
+    return write_rgbd_bag(
+        output, ((f.stamp_ns, f.rgb, f.depth_sensor, f.K) for f in sequence),
+        storage=storage, frame_id=synthetic.DEFAULT_FRAME_ID)
 
 
 def log(message: str) -> None:
