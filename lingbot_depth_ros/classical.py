@@ -1,0 +1,270 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Classical CPU depth completion: colour-guided, edge-aware hole filling (no weights, no torch).
+
+Each hole pixel looks for the nearest valid measurement in its row to the left and right and
+in its column above and below (four running maxima / minima of the valid pixel indices, so
+the search is a handful of whole-image numpy passes whatever the hole size). The four
+candidates are blended with weights
+
+* ``1 / distance``: on a plane this is linear interpolation between the hole's borders;
+* colour similarity between the hole pixel and the candidate (a joint-bilateral range
+  term on the slightly blurred RGB image): a shadow band beside a depth edge has the
+  colour of the background it lies on, so it takes the background's depth, not the
+  foreground's;
+* a support prior (``vertical_bias``): the surface below a hole (the floor or table an
+  object stands on) is a better guess than the one above it.
+
+A second pass fills the rare pixels whose row and column held no measurement at all, so
+every pixel is filled whenever the frame has one valid measurement; every fill is a convex
+blend of valid measurements, so it stays inside ``[min_depth, max_depth]``. With
+``keep_valid_input=False`` the result is also smoothed by OpenCV's bilateral filter.
+"""
+
+import math
+import time
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from .completion import check_inputs, check_range, CompletionResult, finalize_depth
+from .completion import stage_timer, valid_depth_mask
+
+# Keeps a candidate whose colour matches badly from vanishing entirely, so a hole pixel
+# unlike all its candidates still gets the plain spatial blend.
+COLOR_FLOOR = 1e-3
+
+# (axis, search backwards?) of the left, right, upper and lower candidates.
+_DIRECTIONS = ((1, True), (1, False), (0, True), (0, False))
+
+
+def directional_nearest(valid: np.ndarray, axis: int, backwards: bool) -> np.ndarray:
+    """
+    Return, per pixel, the index of the nearest valid pixel in one direction.
+
+    :param valid: bool (H, W), at most 32767 pixels along ``axis``.
+    :param axis: 1 searches along rows (column indices returned), 0 along columns.
+    :param backwards: search towards lower indices (left / up) instead of higher ones.
+    :return: int16 (H, W) indices along ``axis``; -1 (backwards) or the axis length
+        (forwards) where there is none. A valid pixel returns its own index.
+    """
+    if axis not in (0, 1):
+        raise ValueError(f'axis: expected 0 or 1, got {axis}')
+    length = valid.shape[axis]
+    if length > np.iinfo(np.int16).max:
+        raise ValueError(f'valid: expected at most 32767 pixels along axis {axis}, '
+                         f'got {length}')
+    shape = (1, length) if axis == 1 else (length, 1)
+    position = np.arange(length, dtype=np.int16).reshape(shape)
+    if backwards:
+        return np.maximum.accumulate(np.where(valid, position, np.int16(-1)), axis=axis)
+    flip = (slice(None), slice(None, None, -1)) if axis == 1 else (slice(None, None, -1),)
+    marked = np.where(valid, position, np.int16(length))[flip]
+    return np.minimum.accumulate(marked, axis=axis)[flip]
+
+
+def _fill_pass(depth: np.ndarray, valid: np.ndarray, guide: np.ndarray, color_sigma: float,
+               vertical_bias: float) -> np.ndarray:
+    """Fill the holes with a candidate in their row or column; return the updated valid."""
+    height, width = depth.shape
+    holes = np.flatnonzero(~valid)
+    rows, cols = np.divmod(holes, width)
+    flat_depth = depth.reshape(-1)
+    flat_guide = guide.reshape(-1, guide.shape[-1])
+    hole_color = np.take(flat_guide, holes, axis=0)  # N, C
+    channel_weights = np.ones(flat_guide.shape[1], dtype=np.float32)
+    inv_two_var = np.float32(-0.5 / (color_sigma * color_sigma))
+    weight_sum = np.zeros(holes.size, dtype=np.float32)
+    depth_sum = np.zeros(holes.size, dtype=np.float32)
+    bias = {(1, True): 1.0, (1, False): 1.0, (0, True): 1.0 / vertical_bias,
+            (0, False): vertical_bias}
+    for axis, backwards in _DIRECTIONS:
+        index = np.take(directional_nearest(valid, axis, backwards), holes).astype(np.int64)
+        length = width if axis == 1 else height
+        found = (index >= 0) & (index < length)
+        index = np.clip(index, 0, length - 1)
+        if axis == 1:
+            source, distance = rows * width + index, np.abs(index - cols)
+        else:
+            source, distance = index * width + cols, np.abs(index - rows)
+        diff = np.take(flat_guide, source, axis=0) - hole_color  # N, C
+        similarity = np.exp(np.square(diff) @ channel_weights * inv_two_var)
+        similarity += np.float32(COLOR_FLOOR)
+        # A candidate that was not found gets weight 0 through a zero numerator.
+        numerator = np.where(found, np.float32(bias[axis, backwards]), np.float32(0.0))
+        weight = similarity * (numerator / np.maximum(distance, 1).astype(np.float32))
+        weight_sum += weight
+        depth_sum += weight * np.take(flat_depth, source)
+    reached = weight_sum > 0.0
+    filled_at = holes[reached]
+    flat_depth[filled_at] = depth_sum[reached] / weight_sum[reached]
+    new_valid = valid.copy()
+    new_valid.reshape(-1)[filled_at] = True
+    return new_valid
+
+
+def guided_fill(depth: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
+                color_sigma: float = 0.05, vertical_bias: float = 3.0,
+                guide_blur: float = 1.0) -> np.ndarray:
+    """
+    Fill every invalid pixel from the valid ones, guided by the colour image.
+
+    :param depth: float (H, W) depth; values under ``~valid`` are ignored.
+    :param valid: bool (H, W) usable measurements.
+    :param rgb: uint8 (H, W, 3) colour image aligned with the depth.
+    :param color_sigma: colour distance scale on [0, 1] RGB (smaller trusts colour more).
+    :param vertical_bias: weight of the candidate below over the one above (>= 1 favours
+        supporting surfaces; 1 is neutral).
+    :param guide_blur: Gaussian sigma in pixels applied to the guide against sensor noise.
+    :return: float32 (H, W); all pixels finite when ``valid`` has any True, else NaN.
+    """
+    if color_sigma <= 0.0:
+        raise ValueError(f'color_sigma: expected > 0, got {color_sigma}')
+    if vertical_bias <= 0.0:
+        raise ValueError(f'vertical_bias: expected > 0, got {vertical_bias}')
+    out = np.where(valid, depth, 0.0).astype(np.float32)
+    if not valid.any():
+        return np.full(depth.shape, np.nan, dtype=np.float32)
+    if valid.all():
+        return out
+    guide = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
+    if guide_blur > 0.0:
+        guide = cv2.GaussianBlur(guide, (0, 0), guide_blur)
+    reached = _fill_pass(out, valid, guide, color_sigma, vertical_bias)
+    if not reached.all():
+        # Rows and columns that had a measurement are full now, so this pass reaches all.
+        _fill_pass(out, reached, guide, color_sigma, vertical_bias)
+    return out
+
+
+def nearest_fill(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """
+    Fill every invalid pixel with the value of the nearest valid pixel (Euclidean).
+
+    :param depth: float (H, W) depth.
+    :param valid: bool (H, W) usable measurements.
+    :return: float32 (H, W); NaN everywhere when nothing is valid.
+    """
+    if not valid.any():
+        return np.full(depth.shape, np.nan, dtype=np.float32)
+    rows, cols = ndimage.distance_transform_edt(~valid, return_distances=False,
+                                                return_indices=True)
+    return depth[rows, cols].astype(np.float32)
+
+
+class ClassicalCompleter:
+    """
+    Colour-guided hole filling on the CPU (the backend when no network is configured).
+
+    Implements the completion-backend protocol: ``complete(rgb, depth, K)``.
+    """
+
+    name = 'classical'
+
+    def __init__(self, min_depth: float = 0.0, max_depth: float = math.inf,
+                 keep_valid_input: bool = True, color_sigma: float = 0.05,
+                 vertical_bias: float = 3.0, guide_blur: float = 1.0,
+                 denoise_sigma_m: float = 0.03):
+        """
+        Configure the filler.
+
+        :param min_depth: input below this is ignored; output is NaN below it.
+        :param max_depth: input beyond this is ignored; output is NaN beyond it.
+        :param keep_valid_input: output the measured depth unchanged where it was valid;
+            otherwise the whole result is smoothed by a bilateral filter.
+        :param color_sigma: colour distance scale (see :func:`guided_fill`).
+        :param vertical_bias: support prior (see :func:`guided_fill`).
+        :param guide_blur: guide smoothing in pixels (see :func:`guided_fill`).
+        :param denoise_sigma_m: range sigma in metres of the bilateral smoothing used when
+            ``keep_valid_input`` is False.
+        """
+        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
+        if color_sigma <= 0.0:
+            raise ValueError(f'color_sigma: expected > 0, got {color_sigma}')
+        if vertical_bias <= 0.0:
+            raise ValueError(f'vertical_bias: expected > 0, got {vertical_bias}')
+        if denoise_sigma_m <= 0.0:
+            raise ValueError(f'denoise_sigma_m: expected > 0, got {denoise_sigma_m}')
+        self.keep_valid_input = bool(keep_valid_input)
+        self.color_sigma = float(color_sigma)
+        self.vertical_bias = float(vertical_bias)
+        self.guide_blur = float(guide_blur)
+        self.denoise_sigma_m = float(denoise_sigma_m)
+
+    def complete(self, rgb: np.ndarray, depth, K: np.ndarray) -> CompletionResult:
+        """
+        Fill the holes of a depth image.
+
+        :param rgb: uint8 HxWx3 colour image.
+        :param depth: float32 HxW metres (0 / NaN / inf = no measurement) or None; without
+            any measurement there is nothing to fill from and the output is all NaN.
+        :param K: 3x3 pixel intrinsics (validated; the fill works in image space).
+        :return: the CompletionResult (``points`` is None).
+        """
+        start = time.perf_counter()
+        timings = {}
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
+        with stage_timer(timings, 'fill'):
+            if depth is None:
+                prediction = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
+            else:
+                prediction = guided_fill(depth, valid, rgb, self.color_sigma,
+                                         self.vertical_bias, self.guide_blur)
+        if not self.keep_valid_input and valid.any():
+            with stage_timer(timings, 'denoise'):
+                prediction = cv2.bilateralFilter(prediction, 5, self.denoise_sigma_m, 2.0)
+        out, filled = finalize_depth(prediction, depth, valid, self.keep_valid_input,
+                                     self.min_depth, self.max_depth)
+        timings['total'] = time.perf_counter() - start
+        return CompletionResult(depth=out, filled=filled, valid_input=valid, timings=timings)
+
+
+class NearestFillCompleter:
+    """Nearest-valid-pixel fill: the simplest baseline evaluations report."""
+
+    name = 'nearest'
+
+    def __init__(self, min_depth: float = 0.0, max_depth: float = math.inf):
+        """
+        Configure the baseline.
+
+        :param min_depth: input below this is ignored.
+        :param max_depth: input beyond this is ignored.
+        """
+        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
+
+    def complete(self, rgb: np.ndarray, depth, K: np.ndarray) -> CompletionResult:
+        """
+        Fill each hole with its nearest valid measurement.
+
+        :param rgb: uint8 HxWx3 colour image (only its size is used).
+        :param depth: float32 HxW metres or None (then the output is all NaN).
+        :param K: 3x3 pixel intrinsics (validated only).
+        :return: the CompletionResult.
+        """
+        start = time.perf_counter()
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
+        if depth is None:
+            prediction = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
+        else:
+            prediction = nearest_fill(depth, valid)
+        out, filled = finalize_depth(prediction, depth, valid, True, self.min_depth,
+                                     self.max_depth)
+        return CompletionResult(depth=out, filled=filled, valid_input=valid,
+                                timings={'total': time.perf_counter() - start})
