@@ -199,7 +199,7 @@ def depth_to_image(depth_m, header, encoding='32FC1'):
     depth = depth_m.astype(np.float32, copy=False)
     valid = depth > 0
     valid &= depth < np.inf
-    scale = valid.view(np.uint8)
+    scale = valid.astype(np.float32)
     if encoding == '32FC1':
         payload = zeroed_bytes(height * width * 4)
         out = writable_view(payload, np.float32).reshape(height, width)

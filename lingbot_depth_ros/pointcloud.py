@@ -170,7 +170,7 @@ def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1, min_range=0
         rgb = None if rgb is None else rgb[sampled]
     depth = depth_m.astype(np.float32, copy=False)
     valid = _valid_depth(depth, min_range, max_range)
-    scale = valid.view(np.uint8)
+    scale = valid.astype(np.float32)
     with np.errstate(invalid='ignore', divide='ignore'):
         # z * 1 / 1 keeps z; z * 0 / 0 is NaN for any invalid z: no masked copy needed.
         z = np.multiply(depth, scale)

@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import msg_conversions as mc
+from lingbot_depth_ros.msg_buffers import new_message, payload_from_array, zeroed_bytes
 import numpy as np
 import pytest
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
 # encoding -> (element type, channels), as REP 118 / sensor_msgs/image_encodings define them.
@@ -172,6 +173,15 @@ def test_output_messages_carry_a_copy_of_the_header():
     stamp_source.frame_id = 'changed'
     assert msg.header.frame_id == 'cam_a'
     assert mc.depth_to_image(np.ones((2, 2)), None)[0].header == Header()
+
+
+def test_payloads_are_handed_to_messages_without_copying():
+    payload = zeroed_bytes(64)
+    assert len(payload) == 64 and not any(payload)
+    msg = new_message(PointCloud2, data=payload, width=2)
+    assert msg.data is payload and msg.width == 2
+    values = np.arange(6, dtype=np.uint16).reshape(2, 3)[:, ::-1]
+    assert payload_from_array(values).tobytes() == np.ascontiguousarray(values).tobytes()
 
 
 @pytest.mark.parametrize('changes, field', [
