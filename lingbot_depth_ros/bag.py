@@ -218,18 +218,20 @@ def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
 
 
 @dataclass
-class _Plan:
-    """What the checks before writing found out."""
+class BagPlan:
+    """What the checks of a bag before writing found out."""
 
     topics: TopicSet
     output_topics: Tuple[str, ...]
-    start_ns: Optional[int]
-    stop_ns: Optional[int]
+    # (height, width) of the first colour image: the size the backend will see.
+    image_size: Tuple[int, int]
+    start_ns: Optional[int] = None
+    stop_ns: Optional[int] = None
     # The newest camera_info logged before the span, if any.
-    prior_info: object
+    prior_info: object = None
 
 
-def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) -> _Plan:
+def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) -> BagPlan:
     if reader.message_count == 0:
         raise BagError(f'empty bag: {source} holds no messages')
     topics, names = _check_topics(reader, options)
@@ -240,11 +242,12 @@ def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) ->
                          f'{options.end} s')
     first, prior_info = bag_io.first_messages(reader, topics, start_ns, stop_ns)
     # Unsupported encodings and bad intrinsics fail here, before OUTPUT exists.
-    decode_frame(first['rgb'], first['depth'], first['info'], topics, options.depth_scale)
+    rgb, _, _ = decode_frame(first['rgb'], first['depth'], first['info'], topics,
+                             options.depth_scale)
     for conn in reader.connections:
         bag_io.connection_source(conn)
     bag_io.check_output(output, options.force, source)
-    return _Plan(topics, names, start_ns, stop_ns, prior_info)
+    return BagPlan(topics, names, rgb.shape[:2], start_ns, stop_ns, prior_info)
 
 
 def _open_checked(source, options: RefineOptions) -> Reader:
@@ -256,21 +259,21 @@ def _open_checked(source, options: RefineOptions) -> Reader:
     return Reader(Path(source))
 
 
-def check_bag(source, output, options: Optional[RefineOptions] = None) -> TopicSet:
+def check_bag(source, output, options: Optional[RefineOptions] = None) -> BagPlan:
     """
     Run every check of ``refine_bag`` that needs no backend, writing nothing.
 
-    Lets a caller fail fast before loading a network.
+    Lets a caller fail fast before loading a network, and warm it up at the right size.
 
     :param source: input bag.
     :param output: output bag directory.
     :param options: RefineOptions (defaults when None).
-    :return: the colour, depth and camera_info topics that would be used.
+    :return: the BagPlan: topics that would be used, image size, resolved time span.
     :raises BagError: as ``refine_bag``.
     """
     options = options or RefineOptions()
     with _open_checked(source, options) as reader:
-        return _plan(reader, Path(source), Path(output), options).topics
+        return _plan(reader, Path(source), Path(output), options)
 
 
 def refine_bag(source, output, completer, options: Optional[RefineOptions] = None
@@ -332,7 +335,7 @@ def _check_topics(reader: Reader, options: RefineOptions) -> Tuple[TopicSet, Tup
 
 
 def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
-         report: RefineReport, plan: _Plan, stop: _StopRequest) -> None:
+         report: RefineReport, plan: BagPlan, stop: _StopRequest) -> None:
     from tqdm import tqdm  # only the bag tools draw a progress bar
 
     start_ns, stop_ns = plan.start_ns, plan.stop_ns

@@ -135,13 +135,14 @@ def choose_backend(args: argparse.Namespace) -> str:
     return backend
 
 
-def create_backend(args: argparse.Namespace):
+def create_backend(args: argparse.Namespace, image_size=(480, 640)):
     """
     Build the completion backend the ``refine-bag`` arguments ask for.
 
     The classical backend is built directly, so it neither imports torch nor needs it.
 
     :param args: parsed ``refine-bag`` arguments.
+    :param image_size: (height, width) of the frames, for the network's warm-up.
     :return: an object with ``complete(rgb, depth, K)`` and ``name``.
     :raises UsageError: as ``choose_backend``.
     """
@@ -151,7 +152,8 @@ def create_backend(args: argparse.Namespace):
     from lingbot_depth_ros.inference import create_completer
     return create_completer(args.model, 'network', device=args.device,
                             precision=args.precision, resolution_level=args.resolution_level,
-                            min_depth=args.min_depth, max_depth=args.max_depth)
+                            min_depth=args.min_depth, max_depth=args.max_depth,
+                            warmup_size=tuple(image_size))
 
 
 def run_refine_bag(args: argparse.Namespace) -> int:
@@ -173,8 +175,9 @@ def run_refine_bag(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None)
     # Bad arguments, a bad bag or OUTPUT fail before a network is loaded.
     choose_backend(args)
-    topics = check_bag(args.input, args.output, options)
-    completer = create_backend(args)
+    plan = check_bag(args.input, args.output, options)
+    topics = plan.topics
+    completer = create_backend(args, plan.image_size)
     log(f'refine-bag: {args.input} -> {args.output}: colour {topics.rgb}, depth '
         f'{topics.depth}, camera_info {topics.info}; backend '
         f'{getattr(completer, "name", type(completer).__name__)}')

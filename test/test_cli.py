@@ -146,3 +146,15 @@ def test_module_entry_point_returns_the_exit_code(tmp_path):
                             env=env, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1
     assert failed.stderr.strip().endswith('does not exist')
+
+
+def test_network_backend_with_random_weights(tmp_path, capsys):
+    pytest.importorskip('torch')
+    write_bag(tmp_path / 'in', n=2)
+    code, _, err = run(['refine-bag', tmp_path / 'in', tmp_path / 'out', '--model',
+                        'random:tiny', '--device', 'cpu', '--resolution-level', 0,
+                        '--max-frames', 1, '--no-progress'], capsys)
+    assert code == 0, err
+    assert 'backend network:random:tiny' in err
+    image = read_bag(tmp_path / 'out')['/lingbot_depth/depth_refined/image']
+    assert len(image) == 1
