@@ -143,12 +143,14 @@ def detect_topics(available: Dict[str, str], rgb: Optional[str] = None,
 
 def check_topic_types(available: Dict[str, str], topics: TopicSet) -> None:
     """
-    Check that the chosen topics carry message types the tools can decode.
+    Check that the chosen topics are distinct and carry message types the tools decode.
 
     :param available: topic -> message type of the bag.
     :param topics: the chosen topics.
     :raises BagError: naming the topic, its type and the accepted types.
     """
+    if topics.rgb == topics.depth:
+        raise BagError(f'the colour and depth topics must differ, got {topics.rgb} for both')
     wanted = ((topics.rgb, 'colour', (IMAGE, COMPRESSED_IMAGE)),
               (topics.depth, 'depth', (IMAGE,)), (topics.info, 'camera_info', (CAMERA_INFO,)))
     for topic, role, accepted in wanted:

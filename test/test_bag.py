@@ -57,14 +57,15 @@ def scene(index):
 
 def write_bag(path, n=6, storage='mcap', topics=REALSENSE, depth_encoding='16UC1',
               depth_lag_ns=3_000_000, log_delay_ns=7_000_000, rgb_compressed=False,
-              chatter=True, depth_size=(WIDTH, HEIGHT)):
+              chatter=True, depth_size=(WIDTH, HEIGHT), info_frames=None):
     """
     Write a camera bag as a driver plus ros2 bag record would.
 
     Depth stamps lag the colour stamps by ``depth_lag_ns`` (within the default slop) and
     every log time is the stamp plus ``log_delay_ns`` plus a per-topic offset, so header
     stamps and log times differ. A std_msgs/String topic interleaves unrelated traffic.
-    Return the list of (topic, log time, raw bytes) written.
+    ``depth_encoding`` 'rgb8' puts the colour image on the depth topic; ``info_frames``
+    limits camera_info to those frame indices. Return the (topic, log time, raw bytes) list.
     """
     store = bag_msgs.typestore()
     written = []
@@ -95,12 +96,16 @@ def write_bag(path, n=6, storage='mcap', topics=REALSENSE, depth_encoding='16UC1
                 colour = bag_msgs.to_rosbags(msg_conversions.rgb_to_image(rgb, header))
             if depth_size != (WIDTH, HEIGHT):
                 depth = cv2.resize(depth, depth_size, interpolation=cv2.INTER_NEAREST)
-            depth_msg, _ = msg_conversions.depth_to_image(depth, depth_header, depth_encoding)
+            if depth_encoding == 'rgb8':
+                depth_msg = msg_conversions.rgb_to_image(rgb, depth_header)
+            else:
+                depth_msg, _ = msg_conversions.depth_to_image(depth, depth_header, depth_encoding)
             info = synthetic_messages.camera_info(K, WIDTH, HEIGHT, header)
             log = stamp + log_delay_ns
             put(topics.rgb, log, colour)
             put(topics.depth, log + depth_lag_ns + 1_000_000, bag_msgs.to_rosbags(depth_msg))
-            put(topics.info, log + 2_000_000, bag_msgs.to_rosbags(info))
+            if info_frames is None or i in info_frames:
+                put(topics.info, log + 2_000_000, bag_msgs.to_rosbags(info))
             if chatter:
                 put('/chatter', log + 50_000_000,
                     store.types[STRING](data=f'unrelated message {i}'))
@@ -263,10 +268,12 @@ def test_unsupported_types_and_encodings_fail_before_writing(tmp_path, classical
                        'colour topic /chatter'):
         refine_bag(tmp_path / 'in', tmp_path / 'out', classical,
                    RefineOptions(rgb_topic='/chatter'))
-    # The colour topic named as depth: an Image, but rgb8.
-    with pytest.raises(BagError, match='image_raw at [0-9.]+: encoding: expected one of'):
+    with pytest.raises(BagError, match='colour and depth topics must differ'):
         refine_bag(tmp_path / 'in', tmp_path / 'out', classical,
                    RefineOptions(depth_topic=REALSENSE.rgb))
+    write_bag(tmp_path / 'rgb8', n=2, depth_encoding='rgb8')
+    with pytest.raises(BagError, match='image_raw at [0-9.]+: encoding: expected one of'):
+        refine_bag(tmp_path / 'rgb8', tmp_path / 'out', classical)
     assert not (tmp_path / 'out').exists()
 
 
@@ -325,6 +332,24 @@ def test_max_frames_and_time_span(tmp_path, classical):
         start=(start_log + 190_000_000) / 1e9, end=(start_log + 490_000_000) / 1e9,
         progress=False))
     assert absolute.frames == 3
+
+
+def test_single_storage_file_and_camera_info_logged_before_the_span(tmp_path, classical):
+    # A driver that published camera_info once, at the start of the recording.
+    write_bag(tmp_path / 'in', n=6, info_frames={0})
+    (storage_file,) = (tmp_path / 'in').glob('*.mcap')
+    report = refine_bag(storage_file, tmp_path / 'out', classical,
+                        RefineOptions(start=0.25, progress=False))
+    assert report.frames == 3
+    infos = decode(read_bag(tmp_path / 'out')['/lingbot_depth/depth_refined/camera_info'],
+                   bag_msgs.CAMERA_INFO)
+    assert [stamp_ns(m) for m in infos] == [T0 + i * PERIOD for i in (3, 4, 5)]
+    # The camera_info itself lies before the span and is not copied.
+    assert REALSENSE.info not in read_bag(tmp_path / 'out')
+
+    write_bag(tmp_path / 'no_info', n=2, info_frames=set())
+    with pytest.raises(BagError, match='no messages on /camera/camera/color/camera_info'):
+        refine_bag(tmp_path / 'no_info', tmp_path / 'out2', classical)
 
 
 class _InterruptAfter:
