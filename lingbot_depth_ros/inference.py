@@ -71,30 +71,27 @@ class _FrameBuffers:
         self.size = (height, width)
         self.image = torch.empty((1, 3, height, width), dtype=torch.float32, device=device)
         self.depth = torch.empty((1, height, width), dtype=torch.float32, device=device)
+        # Host staging: pinned on CUDA for asynchronous copies; on CPU it also takes
+        # read-only arrays (message buffers, decoded files) that torch cannot wrap.
+        self.host_rgb = torch.empty((height, width, 3), dtype=torch.uint8, pin_memory=pin)
+        self.host_depth = torch.empty((height, width), dtype=torch.float32, pin_memory=pin)
         if pin:
-            self.host_rgb = torch.empty((height, width, 3), dtype=torch.uint8).pin_memory()
-            self.host_depth = torch.empty((height, width), dtype=torch.float32).pin_memory()
             self.device_rgb = torch.empty((height, width, 3), dtype=torch.uint8, device=device)
             self.out_depth = torch.empty((height, width), dtype=torch.float32).pin_memory()
             self.out_mask = torch.empty((height, width), dtype=torch.bool).pin_memory()
 
     def upload(self, rgb: np.ndarray, depth: Optional[np.ndarray]) -> None:
         """Fill ``image`` (RGB in [0, 1], B, 3, H, W) and ``depth`` from numpy frames."""
+        np.copyto(self.host_rgb.numpy(), rgb)
+        source = self.host_rgb
         if self.image.device.type == 'cuda':
-            np.copyto(self.host_rgb.numpy(), rgb)
             self.device_rgb.copy_(self.host_rgb, non_blocking=True)
             source = self.device_rgb
-        else:
-            source = torch.from_numpy(np.ascontiguousarray(rgb))  # H, W, 3 (no copy)
         self.image.copy_(source.permute(2, 0, 1)[None])  # 1, 3, H, W
         self.image.div_(255.0)
-        if depth is None:
-            return
-        if self.depth.device.type == 'cuda':
+        if depth is not None:
             np.copyto(self.host_depth.numpy(), depth)
             self.depth[0].copy_(self.host_depth, non_blocking=True)
-        else:
-            self.depth[0].copy_(torch.from_numpy(depth))
 
     def download(self, depth: torch.Tensor, mask: Optional[torch.Tensor]
                  ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
