@@ -25,7 +25,7 @@ the subcommand that needs them, so ``--help`` and the classical backend start fa
 import argparse
 import math
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from lingbot_depth_ros import __version__
 
@@ -232,30 +232,43 @@ def run_synth_bag(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _mount_evaluate(subparsers) -> None:
-    try:
-        from lingbot_depth_ros import evaluation
-    except ImportError as error:
-        reason = f'evaluate is unavailable: {error}'
-        parser = subparsers.add_parser('evaluate', help='evaluate backends (unavailable here)',
-                                       description=reason)
-        parser.set_defaults(handler=lambda args: _fail_unavailable(reason))
+_EVALUATE_HELP = 'compare depth completion backends on synthetic or folder data'
+
+
+def _mount_evaluate(subparsers, load: bool) -> None:
+    # The evaluation module (renderer, metrics, maybe torch) is imported only when the
+    # command is `evaluate`, so the other commands start fast and work without it.
+    if load:
+        try:
+            from lingbot_depth_ros import evaluation
+        except ImportError as error:
+            reason = f'evaluate is unavailable: {error}'
+            parser = subparsers.add_parser('evaluate', help=_EVALUATE_HELP, description=reason)
+            parser.set_defaults(handler=lambda args: _fail_unavailable(reason))
+            return
+        parser = subparsers.add_parser('evaluate', help=_EVALUATE_HELP,
+                                       description=_EVALUATE_HELP.capitalize() + '.')
+        evaluation.add_evaluate_arguments(parser)
+        parser.set_defaults(handler=evaluation.run_evaluate)
         return
-    parser = subparsers.add_parser(
-        'evaluate', help='compare depth completion backends on synthetic or folder data',
-        description='Compare depth completion backends on synthetic or folder data.')
-    evaluation.add_evaluate_arguments(parser)
-    parser.set_defaults(handler=evaluation.run_evaluate)
+    subparsers.add_parser('evaluate', help=_EVALUATE_HELP, add_help=False)
 
 
 def _fail_unavailable(reason: str) -> int:
     raise RuntimeError(reason)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> Optional[str]:
+    """Return the subcommand word of ``argv`` (the first argument not an option)."""
+    return next((a for a in argv if not a.startswith('-')), None)
+
+
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """
     Build the ``lingbot-depth`` argument parser with its subcommands.
 
+    :param command: the subcommand about to run; ``'evaluate'`` imports the evaluation
+        module to build its options (other commands never import it).
     :return: the parser.
     """
     parser = argparse.ArgumentParser(
@@ -278,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         'write it as a rosbag2 on the RealSense driver topics.')
     add_synth_bag_arguments(synth)
     synth.set_defaults(handler=run_synth_bag)
-    _mount_evaluate(subparsers)
+    _mount_evaluate(subparsers, load=command == 'evaluate')
     return parser
 
 
@@ -289,7 +302,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     :param argv: arguments without the program name (None: ``sys.argv[1:]``).
     :return: the exit code.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:

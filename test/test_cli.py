@@ -148,6 +148,19 @@ def test_module_entry_point_returns_the_exit_code(tmp_path):
     assert failed.stderr.strip().endswith('does not exist')
 
 
+def test_classical_refine_bag_imports_neither_torch_nor_evaluation(tmp_path):
+    write_bag(tmp_path / 'in', n=1)
+    script = ('import sys\n'
+              'from lingbot_depth_ros.cli import main\n'
+              'code = main(sys.argv[1:])\n'
+              'print(code, "torch" in sys.modules, "lingbot_depth_ros.evaluation" in sys.modules)')
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, '-c', script, 'refine-bag', str(tmp_path / 'in'),
+                           str(tmp_path / 'out'), '--no-progress'],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ['0', 'False', 'False'], done.stderr
+
+
 def test_network_backend_with_random_weights(tmp_path, capsys):
     pytest.importorskip('torch')
     write_bag(tmp_path / 'in', n=2)
