@@ -22,7 +22,7 @@ candidates are blended with weights
 
 * ``1 / distance``: on a plane this is linear interpolation between the hole's borders;
 * colour similarity between the hole pixel and the candidate (a joint-bilateral range
-  term on the slightly blurred RGB image): a shadow band beside a depth edge has the
+  term on the median-filtered RGB image): a shadow band beside a depth edge has the
   colour of the background it lies on, so it takes the background's depth, not the
   foreground's;
 * a support prior (``vertical_bias``): the surface below a hole (the floor or table an
@@ -46,7 +46,7 @@ from .completion import stage_timer, valid_depth_mask
 
 # Keeps a candidate whose colour matches badly from vanishing entirely, so a hole pixel
 # unlike all its candidates still gets the plain spatial blend.
-COLOR_FLOOR = 1e-3
+COLOR_FLOOR = 3e-3
 
 # (axis, search backwards?) of the left, right, upper and lower candidates.
 _DIRECTIONS = ((1, True), (1, False), (0, True), (0, False))
@@ -118,8 +118,8 @@ def _fill_pass(depth: np.ndarray, valid: np.ndarray, guide: np.ndarray, color_si
 
 
 def guided_fill(depth: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
-                color_sigma: float = 0.05, vertical_bias: float = 3.0,
-                guide_blur: float = 1.0) -> np.ndarray:
+                color_sigma: float = 0.05, vertical_bias: float = 10.0,
+                guide_median: int = 3) -> np.ndarray:
     """
     Fill every invalid pixel from the valid ones, guided by the colour image.
 
@@ -129,21 +129,25 @@ def guided_fill(depth: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
     :param color_sigma: colour distance scale on [0, 1] RGB (smaller trusts colour more).
     :param vertical_bias: weight of the candidate below over the one above (>= 1 favours
         supporting surfaces; 1 is neutral).
-    :param guide_blur: Gaussian sigma in pixels applied to the guide against sensor noise.
+    :param guide_median: median filter size (odd, 1 = none) applied to the guide against
+        image noise; a median keeps colour edges sharp, so a pixel beside an edge keeps
+        its own colour.
     :return: float32 (H, W); all pixels finite when ``valid`` has any True, else NaN.
     """
     if color_sigma <= 0.0:
         raise ValueError(f'color_sigma: expected > 0, got {color_sigma}')
     if vertical_bias <= 0.0:
         raise ValueError(f'vertical_bias: expected > 0, got {vertical_bias}')
+    if guide_median < 1 or guide_median % 2 == 0:
+        raise ValueError(f'guide_median: expected an odd size >= 1, got {guide_median}')
     out = np.where(valid, depth, 0.0).astype(np.float32)
     if not valid.any():
         return np.full(depth.shape, np.nan, dtype=np.float32)
     if valid.all():
         return out
+    if guide_median > 1:
+        rgb = cv2.medianBlur(np.ascontiguousarray(rgb), guide_median)
     guide = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-    if guide_blur > 0.0:
-        guide = cv2.GaussianBlur(guide, (0, 0), guide_blur)
     reached = _fill_pass(out, valid, guide, color_sigma, vertical_bias)
     if not reached.all():
         # Rows and columns that had a measurement are full now, so this pass reaches all.
@@ -177,7 +181,7 @@ class ClassicalCompleter:
 
     def __init__(self, min_depth: float = 0.0, max_depth: float = math.inf,
                  keep_valid_input: bool = True, color_sigma: float = 0.05,
-                 vertical_bias: float = 3.0, guide_blur: float = 1.0,
+                 vertical_bias: float = 10.0, guide_median: int = 3,
                  denoise_sigma_m: float = 0.03):
         """
         Configure the filler.
@@ -188,7 +192,7 @@ class ClassicalCompleter:
             otherwise the whole result is smoothed by a bilateral filter.
         :param color_sigma: colour distance scale (see :func:`guided_fill`).
         :param vertical_bias: support prior (see :func:`guided_fill`).
-        :param guide_blur: guide smoothing in pixels (see :func:`guided_fill`).
+        :param guide_median: guide median filter size (see :func:`guided_fill`).
         :param denoise_sigma_m: range sigma in metres of the bilateral smoothing used when
             ``keep_valid_input`` is False.
         """
@@ -202,7 +206,9 @@ class ClassicalCompleter:
         self.keep_valid_input = bool(keep_valid_input)
         self.color_sigma = float(color_sigma)
         self.vertical_bias = float(vertical_bias)
-        self.guide_blur = float(guide_blur)
+        if guide_median < 1 or guide_median % 2 == 0:
+            raise ValueError(f'guide_median: expected an odd size >= 1, got {guide_median}')
+        self.guide_median = int(guide_median)
         self.denoise_sigma_m = float(denoise_sigma_m)
 
     def complete(self, rgb: np.ndarray, depth, K: np.ndarray) -> CompletionResult:
@@ -224,10 +230,12 @@ class ClassicalCompleter:
                 prediction = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
             else:
                 prediction = guided_fill(depth, valid, rgb, self.color_sigma,
-                                         self.vertical_bias, self.guide_blur)
+                                         self.vertical_bias, self.guide_median)
         if not self.keep_valid_input and valid.any():
             with stage_timer(timings, 'denoise'):
                 prediction = cv2.bilateralFilter(prediction, 5, self.denoise_sigma_m, 2.0)
+        # Blends of in-range values are in range up to float32 rounding; keep them there.
+        np.clip(prediction, self.min_depth, self.max_depth, out=prediction)
         out, filled = finalize_depth(prediction, depth, valid, self.keep_valid_input,
                                      self.min_depth, self.max_depth)
         timings['total'] = time.perf_counter() - start

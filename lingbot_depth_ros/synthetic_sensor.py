@@ -37,8 +37,8 @@ import numpy as np
 from .synthetic_geometry import intersect_scene, Scene
 
 # Failure codes of the per-pixel failure map, in order of precedence.
-FAIL_NONE, FAIL_MATERIAL, FAIL_SHADOW, FAIL_RANGE, FAIL_DARK, FAIL_SPECKLE = range(6)
-FAILURE_NAMES = ('none', 'material', 'shadow', 'range', 'dark', 'speckle')
+FAIL_NONE, FAIL_MATERIAL, FAIL_RANGE, FAIL_SHADOW, FAIL_DARK, FAIL_SPECKLE = range(6)
+FAILURE_NAMES = ('none', 'material', 'range', 'shadow', 'dark', 'speckle')
 
 # Shadow rays stop this fraction short of the point they test, so the surface that holds
 # the point does not shadow it through rounding.
@@ -134,10 +134,10 @@ def simulate_sensor(depth_gt: np.ndarray, sensor_return: np.ndarray, signal: np.
 
     fail(~np.isfinite(depth_gt), FAIL_RANGE)
     fail(rng.random(shape) >= sensor_return, FAIL_MATERIAL)
-    fail(shadow, FAIL_SHADOW)
     start = model.max_range_m - model.range_falloff_m
     p_far = np.clip((z - start) / max(model.range_falloff_m, 1e-9), 0.0, 1.0)
     fail((z < model.min_range_m) | (rng.random(shape) < p_far), FAIL_RANGE)
+    fail(shadow, FAIL_SHADOW)
     fail(signal < model.dark_threshold, FAIL_DARK)
     fail(rng.random(shape) < model.speckle_rate, FAIL_SPECKLE)
 

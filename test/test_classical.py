@@ -1,0 +1,150 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Classical backend: completeness, edge awareness, accuracy against nearest fill."""
+
+from lingbot_depth_ros import synthetic
+from lingbot_depth_ros.classical import (ClassicalCompleter, directional_nearest,
+                                         NearestFillCompleter)
+import numpy as np
+import pytest
+
+K = np.array([[500.0, 0.0, 31.5], [0.0, 500.0, 23.5], [0.0, 0.0, 1.0]])
+
+
+@pytest.fixture(scope='module')
+def frames():
+    """Return the first views of four synthetic scenes at full 640x480 resolution."""
+    return [synthetic.render_frame(seed) for seed in (0, 1, 2, 3)]
+
+
+def hole_errors(completer, frames):
+    """Return the completion errors on all hole pixels of the frames, concatenated."""
+    errors = []
+    for frame in frames:
+        result = completer.complete(frame.rgb, frame.depth_sensor, frame.K)
+        holes = ~result.valid_input & np.isfinite(frame.depth_gt)
+        errors.append(result.depth[holes] - frame.depth_gt[holes])
+    return np.concatenate(errors)
+
+
+def test_no_hole_is_left_inside_the_valid_range(frames):
+    completer = ClassicalCompleter(min_depth=0.5, max_depth=5.0)
+    for frame in frames:
+        result = completer.complete(frame.rgb, frame.depth_sensor, frame.K)
+        assert np.isfinite(result.depth).all()
+        assert result.depth.min() >= 0.5 and result.depth.max() <= 5.0
+        in_range = (frame.depth_sensor >= 0.5) & (frame.depth_sensor <= 5.0)
+        np.testing.assert_array_equal(result.valid_input, in_range)
+        np.testing.assert_array_equal(result.filled, ~in_range)
+        # Valid measurements pass through unchanged.
+        np.testing.assert_array_equal(result.depth[in_range], frame.depth_sensor[in_range])
+        assert result.depth.dtype == np.float32 and result.points is None
+        assert result.timings['total'] > 0.0
+
+
+def test_beats_nearest_valid_fill_on_hole_pixels(frames):
+    classical = hole_errors(ClassicalCompleter(), frames)
+    nearest = hole_errors(NearestFillCompleter(), frames)
+    assert classical.size == nearest.size > 100_000
+    rmse = {name: np.sqrt(np.mean(e ** 2)) for name, e in
+            (('classical', classical), ('nearest', nearest))}
+    mae = {name: np.mean(np.abs(e)) for name, e in (('classical', classical),
+                                                     ('nearest', nearest))}
+    assert rmse['classical'] < 0.95 * rmse['nearest'], rmse
+    assert mae['classical'] < 0.95 * mae['nearest'], mae
+
+
+def step_scene(band=6):
+    """Return rgb, depth: background 4 m (grey) | foreground 2 m (red), a hole band on the
+    background side of the edge, as a projector shadow leaves it."""
+    rgb = np.full((48, 64, 3), 120, dtype=np.uint8)
+    rgb[:, 32:] = (200, 30, 30)
+    depth = np.full((48, 64), 4.0, dtype=np.float32)
+    depth[:, 32:] = 2.0
+    depth[:, 32 - band:32] = 0.0
+    return rgb, depth
+
+
+def test_shadow_band_takes_the_depth_of_the_surface_with_its_colour():
+    rgb, depth = step_scene()
+    holes = depth == 0.0
+    classical = ClassicalCompleter().complete(rgb, depth, K).depth
+    nearest = NearestFillCompleter().complete(rgb, depth, K).depth
+    np.testing.assert_allclose(classical[holes], 4.0, atol=0.05)
+    # Nearest fill puts the foreground on half of the band.
+    assert np.sum(np.abs(nearest[holes] - 2.0) < 1e-6) == holes.sum() // 2
+
+
+def test_holes_in_a_plane_are_filled_by_linear_interpolation():
+    cols = np.arange(64, dtype=np.float32)
+    depth = np.tile(1.0 + 0.02 * cols, (48, 1)).astype(np.float32)
+    truth = depth.copy()
+    depth[10:30, 20:45] = np.nan
+    depth[40:44, 5:9] = -1.0
+    rgb = np.full((48, 64, 3), 90, dtype=np.uint8)
+    result = ClassicalCompleter().complete(rgb, depth, K)
+    np.testing.assert_allclose(result.depth, truth, atol=1e-5)
+    assert result.filled.sum() == 20 * 25 + 4 * 4
+
+
+def test_without_keep_valid_input_the_measurements_are_smoothed():
+    rng = np.random.default_rng(0)
+    truth = np.full((48, 64), 2.0, dtype=np.float32)
+    noisy = truth + rng.normal(0.0, 0.01, truth.shape).astype(np.float32)
+    noisy[20:25, 20:25] = 0.0
+    rgb = np.full((48, 64, 3), 90, dtype=np.uint8)
+    kept = ClassicalCompleter(keep_valid_input=True).complete(rgb, noisy, K)
+    smoothed = ClassicalCompleter(keep_valid_input=False).complete(rgb, noisy, K)
+    valid = kept.valid_input
+    np.testing.assert_array_equal(kept.depth[valid], noisy[valid])
+    error_kept = np.std(kept.depth[valid] - 2.0)
+    error_smoothed = np.std(smoothed.depth[valid] - 2.0)
+    assert error_smoothed < 0.5 * error_kept
+    assert np.isfinite(smoothed.depth).all()
+
+
+@pytest.mark.parametrize('completer', [ClassicalCompleter(), NearestFillCompleter()])
+def test_nothing_to_fill_from_gives_nan(completer):
+    rgb = np.zeros((8, 10, 3), dtype=np.uint8)
+    for depth in (None, np.zeros((8, 10), dtype=np.float32)):
+        result = completer.complete(rgb, depth, K)
+        assert np.isnan(result.depth).all()
+        assert not result.filled.any() and not result.valid_input.any()
+
+
+def test_bad_inputs_raise_value_error_naming_the_argument():
+    completer = ClassicalCompleter()
+    rgb = np.zeros((8, 10, 3), dtype=np.uint8)
+    depth = np.ones((8, 10), dtype=np.float32)
+    with pytest.raises(ValueError, match='rgb'):
+        completer.complete(rgb.astype(np.float32), depth, K)
+    with pytest.raises(ValueError, match='depth'):
+        completer.complete(rgb, depth[:, :5], K)
+    with pytest.raises(ValueError, match='depth'):
+        completer.complete(rgb, (depth * 1000).astype(np.uint16), K)
+    with pytest.raises(ValueError, match='K'):
+        completer.complete(rgb, depth, np.eye(2))
+    with pytest.raises(ValueError, match='max_depth'):
+        ClassicalCompleter(min_depth=2.0, max_depth=1.0)
+    with pytest.raises(ValueError, match='color_sigma'):
+        ClassicalCompleter(color_sigma=0.0)
+
+
+def test_directional_nearest_finds_the_closest_valid_index_each_way():
+    valid = np.array([[False, True, False, False, True, False]])
+    np.testing.assert_array_equal(directional_nearest(valid, 1, True), [[-1, 1, 1, 1, 4, 4]])
+    np.testing.assert_array_equal(directional_nearest(valid, 1, False), [[1, 1, 4, 4, 4, 6]])
+    np.testing.assert_array_equal(directional_nearest(valid.T, 0, False).T,
+                                  [[1, 1, 4, 4, 4, 6]])
