@@ -58,17 +58,19 @@ def test_beats_nearest_valid_fill_on_hole_pixels(frames):
     classical = hole_errors(ClassicalCompleter(), frames)
     nearest = hole_errors(NearestFillCompleter(), frames)
     assert classical.size == nearest.size > 100_000
-    rmse = {name: np.sqrt(np.mean(e ** 2)) for name, e in
-            (('classical', classical), ('nearest', nearest))}
-    mae = {name: np.mean(np.abs(e)) for name, e in (('classical', classical),
-                                                     ('nearest', nearest))}
+    errors = {'classical': classical, 'nearest': nearest}
+    rmse = {name: np.sqrt(np.mean(e ** 2)) for name, e in errors.items()}
+    mae = {name: np.mean(np.abs(e)) for name, e in errors.items()}
     assert rmse['classical'] < 0.95 * rmse['nearest'], rmse
     assert mae['classical'] < 0.95 * mae['nearest'], mae
 
 
 def step_scene(band=6):
-    """Return rgb, depth: background 4 m (grey) | foreground 2 m (red), a hole band on the
-    background side of the edge, as a projector shadow leaves it."""
+    """
+    Return rgb, depth of a depth edge: background 4 m (grey) left, foreground 2 m (red).
+
+    A hole band lies on the background side of the edge, as a projector shadow leaves it.
+    """
     rgb = np.full((48, 64, 3), 120, dtype=np.uint8)
     rgb[:, 32:] = (200, 30, 30)
     depth = np.full((48, 64), 4.0, dtype=np.float32)

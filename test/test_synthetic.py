@@ -83,8 +83,8 @@ def test_sphere_depth_and_silhouette_match_the_analytic_values():
     np.testing.assert_allclose(np.linalg.norm(points - centre, axis=1), radius, atol=2e-4)
     rows, cols = np.nonzero(on_sphere)
     nearest = np.argmin(angle[on_sphere])
-    assert frame.depth_gt[rows[nearest], cols[nearest]] == pytest.approx(distance - radius,
-                                                                        abs=1e-3)
+    closest = frame.depth_gt[rows[nearest], cols[nearest]]
+    assert closest == pytest.approx(distance - radius, abs=1e-3)
 
 
 def box_scene(material='diffuse'):
