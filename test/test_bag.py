@@ -17,6 +17,7 @@
 import os
 from pathlib import Path
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -350,6 +351,36 @@ def test_single_storage_file_and_camera_info_logged_before_the_span(tmp_path, cl
     write_bag(tmp_path / 'no_info', n=2, info_frames=set())
     with pytest.raises(BagError, match='no messages on /camera/camera/color/camera_info'):
         refine_bag(tmp_path / 'no_info', tmp_path / 'out2', classical)
+
+
+def humble_style(bag, custom_chatter=False):
+    """Make a sqlite3 bag look like Humble's: schema 3, no message definitions stored."""
+    with sqlite3.connect(next(bag.glob('*.db3'))) as db:
+        db.execute('UPDATE schema SET schema_version = 3')
+        if custom_chatter:
+            db.execute("UPDATE topics SET type = 'my_pkg/msg/Thing' WHERE name = '/chatter'")
+    if custom_chatter:
+        meta = bag / 'metadata.yaml'
+        meta.write_text(meta.read_text().replace(STRING, 'my_pkg/msg/Thing'))
+
+
+def test_bags_without_message_definitions(tmp_path, classical):
+    written = write_bag(tmp_path / 'in', n=2, storage='sqlite3')
+    humble_style(tmp_path / 'in')
+    with Reader(tmp_path / 'in') as reader:
+        assert all(c.msgdef.data == '' for c in reader.connections)
+    refine_bag(tmp_path / 'in', tmp_path / 'out', classical, RefineOptions(progress=False))
+    out = read_bag(tmp_path / 'out')
+    # Standard types get their definitions from the typestore; the bytes are unchanged.
+    assert out['/chatter'][0][2].msgdef.data == 'string data\n'
+    assert [raw for _, raw, _ in out['/chatter']] == [r for t, _, r in written if t == '/chatter']
+
+    write_bag(tmp_path / 'custom', n=2, storage='sqlite3')
+    humble_style(tmp_path / 'custom', custom_chatter=True)
+    with pytest.raises(BagError, match='cannot copy topic /chatter: type my_pkg/msg/Thing has '
+                       'no definition'):
+        refine_bag(tmp_path / 'custom', tmp_path / 'out2', classical)
+    assert not (tmp_path / 'out2').exists()
 
 
 class _InterruptAfter:
