@@ -115,16 +115,22 @@ class DepthCompletionNode(Node):
         :raises ModelLoadError: when the backend cannot be created.
         """
         super().__init__(NODE_NAME, **node_options)
-        self.config: NodeConfig = declare_parameters(self, self._on_config_change)
+        self._mailbox = Mailbox()
+        self._worker: Optional[threading.Thread] = None
         self.stats = NodeStats()
         self._throttle = WarningThrottle(WARN_PERIOD_S)
-        self.completer = load_completer(self.config)
+        try:
+            self.config: NodeConfig = declare_parameters(self, self._on_config_change)
+            self.completer = load_completer(self.config)
+        except Exception:
+            # Leave nothing registered in the context of a node that could not start.
+            self.destroy_node()
+            raise
         set_thread_count(self.config.num_threads)
         self.get_logger().info('backend %s ready' % getattr(self.completer, 'name', '?'))
 
         self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=HELD_PAIRS)
         self._sync_lock = threading.Lock()
-        self._mailbox = Mailbox()
 
         out_qos = qos.sensor_qos(self.config.output_reliability)
         self._pub_depth = self.create_publisher(Image, 'depth_refined/image', out_qos)
@@ -319,7 +325,8 @@ class DepthCompletionNode(Node):
             sync_drops = {k: v for k, v in self._sync.counters.items() if v}
             held = self._sync.held_without_info
         snapshot = self.stats.snapshot(extra_drops=sync_drops)
-        device = str(getattr(self.completer, 'device', None) or self.config.device)
+        # A backend without a torch device (the classical one) runs on the CPU.
+        device = str(getattr(self.completer, 'device', None) or 'cpu')
         snapshot.extra.update(gpu_memory(device))
         snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
         for kind, reliability in self.input_reliability.items():
@@ -337,7 +344,8 @@ class DepthCompletionNode(Node):
     def destroy_node(self) -> None:
         """Stop the worker thread, then destroy the node."""
         self._mailbox.close()
-        if self._worker.is_alive() and threading.current_thread() is not self._worker:
+        if self._worker is not None and self._worker.is_alive() \
+                and threading.current_thread() is not self._worker:
             self._worker.join(timeout=10.0)
         super().destroy_node()
 

@@ -1,0 +1,173 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The depth completion node over real DDS: outputs, synchronization, burst, no-subscriber.
+
+The node runs in this process in a background executor, the tester node publishes the
+real example frames and collects the outputs. Robustness, parameters, diagnostics and QoS
+are in the other test_node_*.py files.
+"""
+
+import time
+
+from lingbot_depth_ros.geometry import back_project
+from lingbot_depth_ros.msg_conversions import pointcloud2_to_array
+from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
+from node_harness import FRAME_ID, frame_msgs, image_msg, wait_until
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+S = 10 ** 9
+MS = 10 ** 6
+
+
+def depth_array(msg):
+    """Return the float32 HxW array of a 32FC1 Image."""
+    assert msg.encoding == '32FC1'
+    return np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(msg.height, msg.width)
+
+
+def stamp_ns(msg):
+    """Return the header stamp of ``msg`` in nanoseconds."""
+    return msg.header.stamp.sec * S + msg.header.stamp.nanosec
+
+
+def test_outputs_of_real_frames(make_node, examples):
+    node, tester = make_node(publish_filled_mask=True, tester_mask=True)
+    stamps = [1_000 * S + i * 100 * MS for i in range(3)]
+    for i, stamp in enumerate(stamps):
+        rgb, depth_mm, K = examples[i]
+        tester.publish(*frame_msgs(rgb, depth_mm, K, stamp), node=node)
+        assert wait_until(lambda: min(tester.count(k) for k in
+                                      ('depth', 'info', 'cloud', 'mask')) == i + 1), \
+            'no complete output set for frame %d' % i
+    for i, stamp in enumerate(stamps):
+        rgb, depth_mm, K = examples[i]
+        depth_msg, info, cloud, mask = (tester.outputs(k)[i]
+                                        for k in ('depth', 'info', 'cloud', 'mask'))
+        for msg in (depth_msg, info, cloud, mask):
+            assert stamp_ns(msg) == stamp
+            assert msg.header.frame_id == FRAME_ID
+        assert (depth_msg.width, depth_msg.height) == (640, 480)
+        assert (info.width, info.height) == (640, 480)
+        np.testing.assert_allclose(np.reshape(info.k, (3, 3)), K)
+        depth = depth_array(depth_msg)
+        # NaN marks invalid output: no zero, negative or infinite values.
+        finite = np.isfinite(depth)
+        assert finite.mean() > 0.9
+        assert np.all(depth[finite] > 0)
+        assert not np.any(np.isinf(depth))
+
+        points = pointcloud2_to_array(cloud)
+        assert points.shape == (480, 640)
+        expected = back_project(depth, np.reshape(info.k, (3, 3)))
+        for axis, name in enumerate('xyz'):
+            np.testing.assert_allclose(points[name], expected[..., axis], rtol=1e-5,
+                                       atol=1e-6, equal_nan=True)
+
+        assert mask.encoding == 'mono8'
+        filled = np.frombuffer(bytes(mask.data), np.uint8).reshape(480, 640) == 255
+        sensor_valid = depth_mm > 0
+        assert not np.any(filled & sensor_valid)
+        assert np.all(finite[filled])
+        assert np.array_equal(filled, ~sensor_valid & finite)
+    assert node.stats.frames_out == 3
+
+
+def test_one_output_set_per_input_and_no_extra(make_node, examples):
+    node, tester = make_node()
+    rgb, depth_mm, K = examples[0]
+    stamps = [2_000 * S + i * 50 * MS for i in range(5)]
+    for i, stamp in enumerate(stamps):
+        tester.publish(*frame_msgs(rgb, depth_mm, K, stamp))
+        assert wait_until(lambda: tester.count('depth') == i + 1)
+    time.sleep(0.5)
+    for kind in ('depth', 'info', 'cloud'):
+        assert [stamp_ns(m) for m in tester.outputs(kind)] == stamps
+
+
+def test_sync_inside_and_outside_slop(make_node, examples):
+    node, tester = make_node(sync_slop=0.02)
+    rgb, depth_mm, K = examples[1]
+    rgb_msg, _, info = frame_msgs(rgb, depth_mm, K, 3_000 * S)
+    tester.publish(info=info, rgb=rgb_msg,
+                   depth=image_msg(depth_mm, '16UC1', 3_000 * S + 15 * MS))
+    assert wait_until(lambda: tester.count('depth') == 1)
+    assert stamp_ns(tester.outputs('depth')[0]) == 3_000 * S
+
+    # 40 ms apart: no pair.
+    tester.publish(rgb=image_msg(rgb, 'rgb8', 3_001 * S),
+                   depth=image_msg(depth_mm, '16UC1', 3_001 * S + 40 * MS))
+    time.sleep(0.3)
+    # The next pair moves past the unpaired ones; both are counted as no_match.
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 3_002 * S))
+    assert wait_until(lambda: tester.count('depth') == 2)
+    assert stamp_ns(tester.outputs('depth')[1]) == 3_002 * S
+    drops = {kv.key: kv.value for kv in node.publish_diagnostics().status[0].values}
+    assert int(drops['dropped_no_match']) == 2
+
+
+class SlowCompleter:
+    """Delegate to a real backend after sleeping, to make the node slower than the camera."""
+
+    def __init__(self, backend, delay_s):
+        self.backend, self.delay_s = backend, delay_s
+        self.name = 'slow:' + backend.name
+        self.calls = 0
+
+    def complete(self, rgb, depth, K):
+        self.calls += 1
+        time.sleep(self.delay_s)
+        return self.backend.complete(rgb, depth, K)
+
+
+def test_burst_processes_newest_without_backlog(make_node, examples):
+    node, tester = make_node()
+    node.completer = SlowCompleter(node.completer, 0.1)
+    rgb, depth_mm, K = examples[2]
+    stamps = [4_000 * S + i * 33 * MS for i in range(50)]
+    for stamp in stamps:
+        tester.publish(*frame_msgs(rgb, depth_mm, K, stamp))
+    last_publish = time.monotonic()
+    assert wait_until(lambda: tester.count('depth') and
+                      stamp_ns(tester.outputs('depth')[-1]) == stamps[-1], timeout=15.0)
+    done = time.monotonic()
+    time.sleep(0.6)
+    out = [stamp_ns(m) for m in tester.outputs('depth')]
+    # Only the newest frame and at most the one in work remain after the burst.
+    assert out[-1] == stamps[-1]
+    assert out == sorted(set(out))
+    assert len(out) < 50
+    assert node.completer.calls == len(out)
+    # No backlog: the newest frame came out within a few frame times of the last input.
+    assert done - last_publish < 5 * 0.1 + 2.0
+    drops = node.stats.drops()
+    assert drops.get('superseded', 0) > 0 or drops.get('no_match', 0) > 0 or len(out) < 50
+
+
+def test_no_subscriber_means_no_inference(make_node, examples):
+    node, tester = make_node(tester_outputs=False)
+    rgb, depth_mm, K = examples[0]
+    for i in range(3):
+        tester.publish(*frame_msgs(rgb, depth_mm, K, 5_000 * S + i * 100 * MS))
+        time.sleep(0.1)
+    assert wait_until(lambda: node.stats.drops().get('no_subscriber', 0) == 3)
+    assert node.stats.frames_out == 0
+    from rclpy.parameter import Parameter
+    assert node.set_parameters([Parameter('always_process', value=True)])[0].successful
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 5_001 * S))
+    assert wait_until(lambda: node.stats.frames_out == 1)
