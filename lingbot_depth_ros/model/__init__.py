@@ -12,13 +12,23 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The LingBot-Depth network in pure PyTorch (no ROS): model, configs, checkpoints."""
+"""
+The LingBot-Depth network in pure PyTorch (no ROS imports).
 
+``MDMModel`` is the release's network class (same constructor config, ``forward``,
+``infer``, ``from_pretrained``); ``load_model(spec)`` loads any spec string (model.pt,
+directory, .safetensors, Hugging Face repo id, ``random:<config>``).
+"""
+
+from .checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from .configs import CONFIGS, get_config, validate_model_config
 from .network import depth_to_points, MDMModel
-from .preprocess import PreparedInput, token_grid
+from .preprocess import num_tokens_for_level, PreparedInput, token_grid
+from .random_weights import build_random_model, random_weight, weights_sha256
 
 __all__ = [
-    'CONFIGS', 'MDMModel', 'PreparedInput', 'depth_to_points', 'get_config', 'token_grid',
-    'validate_model_config',
+    'CONFIGS', 'CheckpointError', 'MDMModel', 'PreparedInput', 'build_random_model',
+    'depth_to_points', 'get_config', 'load_model', 'num_tokens_for_level', 'random_weight',
+    'read_checkpoint', 'save_checkpoint', 'token_grid', 'validate_model_config',
+    'weights_sha256',
 ]
