@@ -29,9 +29,9 @@ from typing import Dict, Optional
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros import qos
 from lingbot_depth_ros.node_params import declare_parameters, NodeConfig
-from lingbot_depth_ros.node_pipeline import (build_outputs, FrameRejected, is_out_of_memory,
-                                             prepare_frame, release_gpu_memory, run_backend,
-                                             TopicNames)
+from lingbot_depth_ros.node_pipeline import (cloud_output, depth_outputs, FrameRejected,
+                                             is_out_of_memory, mask_output, prepare_frame,
+                                             release_gpu_memory, run_backend, TopicNames)
 from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, gpu_memory,
                                           NodeStats, WarningThrottle)
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
@@ -51,8 +51,9 @@ INPUTS = {
 # Seconds between looks at the publishers of the inputs (input_reliability: auto).
 QOS_CHECK_PERIOD_S = 0.5
 WARN_PERIOD_S = 5.0
-# Pairs held while no camera_info has arrived; the node only ever needs the newest.
-HELD_PAIRS = 3
+# Unpaired messages kept per stream, and pairs held until the first camera_info: enough for
+# a depth stream lagging colour by a few frames; the node only ever processes the newest.
+PENDING_FRAMES = 10
 
 
 class ModelLoadError(RuntimeError):
@@ -129,7 +130,7 @@ class DepthCompletionNode(Node):
         set_thread_count(self.config.num_threads)
         self.get_logger().info('backend %s ready' % getattr(self.completer, 'name', '?'))
 
-        self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=HELD_PAIRS)
+        self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=PENDING_FRAMES)
         self._sync_lock = threading.Lock()
 
         out_qos = qos.sensor_qos(self.config.output_reliability)
@@ -285,27 +286,27 @@ class DepthCompletionNode(Node):
             self.get_logger().error(self.stats.error, throttle_duration_sec=WARN_PERIOD_S)
             return False
         self.stats.error = None
-        wanted = config.always_process
-        outputs = build_outputs(
-            prepared, result, config,
-            want_cloud=config.publish_cloud and (
-                wanted or self._pub_cloud.get_subscription_count() > 0),
-            want_mask=self._pub_mask is not None and (
-                wanted or self._pub_mask.get_subscription_count() > 0))
-        for notice in outputs.notices:
+        # Depth and camera_info first: the cloud costs a few ms more to build and send.
+        depth_image, info, notices = depth_outputs(prepared, result, config)
+        for notice in notices:
             self.warn(notice.key, notice.text, once=notice.once)
-        published = self._publish(self._pub_depth, outputs.depth_image)
-        published &= self._publish(self._pub_info, outputs.camera_info)
-        if outputs.cloud is not None:
-            published &= self._publish(self._pub_cloud, outputs.cloud)
-        if outputs.filled_mask is not None:
-            published &= self._publish(self._pub_mask, outputs.filled_mask)
+        published = self._publish(self._pub_depth, depth_image)
+        published &= self._publish(self._pub_info, info)
         now_ns = self.get_clock().now().nanoseconds
+        published_ns = time.monotonic_ns()
+        if config.publish_cloud and self._wanted(self._pub_cloud, config):
+            published &= self._publish(self._pub_cloud, cloud_output(prepared, result, config))
+        if self._pub_mask is not None and self._wanted(self._pub_mask, config):
+            published &= self._publish(self._pub_mask, mask_output(prepared, result))
         self.stats.record_output(
             stamp_to_publish_s=(now_ns - frame.stamp_ns) / 1e9,
-            receive_to_publish_s=(time.monotonic_ns() - frame.received_ns) / 1e9,
+            receive_to_publish_s=(published_ns - frame.received_ns) / 1e9,
             forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s)
         return published
+
+    @staticmethod
+    def _wanted(publisher, config: NodeConfig) -> bool:
+        return config.always_process or publisher.get_subscription_count() > 0
 
     def _publish(self, publisher, msg) -> bool:
         try:

@@ -16,9 +16,9 @@
 One frame through the node, without rclpy: messages in, checked arrays, output messages out.
 
 ``prepare_frame`` turns a MatchedFrame into arrays (raising FrameRejected with a drop reason
-for a frame that cannot be processed), ``run_backend`` calls the completion backend and
-``build_outputs`` makes the output messages. Problems that do not stop the frame are returned
-as Notices for the node to log (once, or throttled).
+for a frame that cannot be processed), ``run_backend`` calls the completion backend, and
+``depth_outputs``, ``cloud_output`` and ``mask_output`` make the output messages. Problems
+that do not stop the frame are returned as Notices for the node to log (once, or throttled).
 """
 
 from dataclasses import dataclass, field
@@ -80,17 +80,6 @@ class PreparedFrame:
     info: object
     stamp_ns: int
     received_ns: int
-    notices: List[Notice] = field(default_factory=list)
-
-
-@dataclass
-class FrameOutputs:
-    """Messages to publish for one frame (None for those not wanted)."""
-
-    depth_image: object
-    camera_info: object
-    cloud: object = None
-    filled_mask: object = None
     notices: List[Notice] = field(default_factory=list)
 
 
@@ -226,17 +215,14 @@ def run_backend(completer, prepared: PreparedFrame, config: NodeConfig):
     return result, elapsed, result.timings.get('forward', elapsed)
 
 
-def build_outputs(prepared: PreparedFrame, result: CompletionResult, config: NodeConfig,
-                  want_cloud: bool = True, want_mask: bool = True) -> FrameOutputs:
+def depth_outputs(prepared: PreparedFrame, result: CompletionResult, config: NodeConfig):
     """
-    Make the output messages of one frame.
+    Make the refined depth image and its camera_info, published first.
 
     :param prepared: The input frame.
     :param result: The backend's result (at the colour size).
-    :param config: Current parameters (encoding, cloud options).
-    :param want_cloud: Build the PointCloud2.
-    :param want_mask: Build the filled mask image.
-    :return: FrameOutputs sharing the input frame's header.
+    :param config: Current parameters (output_encoding).
+    :return: ``(Image, CameraInfo, notices)``, both messages with the input frame's header.
     """
     height, width = prepared.rgb.shape[:2]
     image, n_clipped = depth_to_image(result.depth, prepared.header,
@@ -246,13 +232,31 @@ def build_outputs(prepared: PreparedFrame, result: CompletionResult, config: Nod
         notices.append(Notice('clipped', 'depth_refined/image: %d pixels beyond 65.535 m '
                               'clipped in 16UC1' % n_clipped))
     info = camera_info_at_size(prepared.info, width, height, header=prepared.header)
-    outputs = FrameOutputs(depth_image=image, camera_info=info, notices=notices)
-    if want_cloud:
-        outputs.cloud = depth_to_pointcloud2(
-            result.depth, prepared.K, prepared.header,
-            rgb=prepared.rgb if config.cloud_rgb else None,
-            decimation=config.cloud_decimation, min_range=config.min_depth,
-            max_range=config.max_depth, organized=config.cloud_organized)
-    if want_mask:
-        outputs.filled_mask = mask_to_image(result.filled, prepared.header)
-    return outputs
+    return image, info, notices
+
+
+def cloud_output(prepared: PreparedFrame, result: CompletionResult, config: NodeConfig):
+    """
+    Make the point cloud of the refined depth.
+
+    :param prepared: The input frame (colour, intrinsics at the output size, header).
+    :param result: The backend's result.
+    :param config: Current parameters (cloud options, range).
+    :return: sensor_msgs/PointCloud2 in the depth_image_proc layout.
+    """
+    return depth_to_pointcloud2(
+        result.depth, prepared.K, prepared.header,
+        rgb=prepared.rgb if config.cloud_rgb else None,
+        decimation=config.cloud_decimation, min_range=config.min_depth,
+        max_range=config.max_depth, organized=config.cloud_organized)
+
+
+def mask_output(prepared: PreparedFrame, result: CompletionResult):
+    """
+    Make the filled-pixel mask image.
+
+    :param prepared: The input frame (header).
+    :param result: The backend's result.
+    :return: mono8 sensor_msgs/Image, 255 where the output fills a sensor hole.
+    """
+    return mask_to_image(result.filled, prepared.header)
