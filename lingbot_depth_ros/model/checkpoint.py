@@ -36,7 +36,6 @@ from pathlib import Path
 import pickle
 import re
 from typing import Any, Dict, Optional, Tuple
-import zipfile
 
 import torch
 
@@ -139,20 +138,19 @@ def _load_torch_file(path: Path) -> Any:
         raise CheckpointError(f'{path}: empty file (truncated download?)')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        if 'weights only' in str(error).lower():
+    except MemoryError:
+        raise
+    except Exception as error:  # garbage input can fail anywhere inside the unpickler
+        if isinstance(error, pickle.UnpicklingError) and 'weights only' in str(error).lower():
             raise CheckpointError(
                 f'{path}: holds objects other than tensors and plain containers; refusing '
                 f'to unpickle it (weights_only=True)') from error
-        if head.startswith(b'PK') or head.startswith(b'\x80'):
+        # Zip archives (torch >= 1.6) start with 'PK', legacy files with a pickle opcode.
+        if head.startswith((b'PK', b'\x80')):
             raise CheckpointError(f'{path}: truncated or corrupt PyTorch checkpoint '
-                                  f'({error})') from error
-        raise CheckpointError(f'{path}: not a PyTorch checkpoint ({error})') from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
-        if head.startswith(b'PK') or head.startswith(b'\x80'):
-            raise CheckpointError(f'{path}: truncated or corrupt PyTorch checkpoint '
-                                  f'({error})') from error
-        raise CheckpointError(f'{path}: not a PyTorch checkpoint ({error})') from error
+                                  f'({type(error).__name__}: {error})') from error
+        raise CheckpointError(f'{path}: not a PyTorch checkpoint (starts with {head!r})'
+                              ) from error
 
 
 def _read_safetensors(path: Path) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:

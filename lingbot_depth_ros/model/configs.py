@@ -22,8 +22,8 @@ arguments of :class:`MDMModel`.
 import copy
 from typing import Any, Dict
 
-from .backbones import backbone_spec
 from .decoder import NUM_LEVELS
+from .encoder import check_encoder_config
 from .layers.conv import ACTIVATIONS, NORMS, RESAMPLERS
 
 _CT4 = ['conv_transpose'] * 4
@@ -212,12 +212,11 @@ def validate_model_config(config: Dict[str, Any]) -> None:
     encoder = config.get('encoder')
     if not isinstance(encoder, dict):
         raise ValueError(f'encoder: expected a dict, got {type(encoder).__name__}')
-    spec = backbone_spec(encoder.get('backbone'))
-    dim_out = encoder.get('dim_out')
-    if dim_out != spec.embed_dim:
-        raise ValueError(
-            f"encoder.dim_out: expected the {encoder['backbone']} width {spec.embed_dim} "
-            f'(the cls token is added to the projected features), got {dim_out!r}')
+    try:
+        check_encoder_config(**encoder)
+    except TypeError as error:  # a required entry is absent
+        raise ValueError(f'encoder: {error}') from None
+    dim_out = encoder['dim_out']
     if config.get('depth_head') is None:
         raise ValueError('depth_head: expected a ConvStack config, got None')
     neck_out = _check_stack(config.get('neck'), 'neck')

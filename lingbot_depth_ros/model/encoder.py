@@ -19,7 +19,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from .backbones import backbone_spec
+from .backbones import backbone_spec, BackboneSpec
 from .preprocess import PreparedInput
 from .vit import RGBDVisionTransformer
 
@@ -52,6 +52,38 @@ def blocks_to_take(intermediate_layers: Union[int, Sequence[int]], depth: int) -
     return sorted(layers)
 
 
+def check_encoder_config(backbone: str, intermediate_layers: Union[int, Sequence[int]],
+                         dim_out: int, img_depth_fuse_mode: str = 'cat_token',
+                         depth_emb_mode: str = 'conv_1c', in_chans: int = 3,
+                         **training_options) -> Tuple[BackboneSpec, List[int]]:
+    """
+    Validate ``model_config['encoder']``; return the backbone spec and the blocks taken.
+
+    :param backbone: backbone name, see :mod:`.backbones`.
+    :param intermediate_layers: int n (last n blocks) or list of block indices.
+    :param dim_out: projection width; must equal the backbone width.
+    :param img_depth_fuse_mode: must be 'cat_token' (the only mode released).
+    :param depth_emb_mode: must be 'conv_1c' (separate 1-channel depth embedding).
+    :param in_chans: image channels; must be 3.
+    :param training_options: training-only entries, ignored.
+    :return: (spec, ascending block indices).
+    """
+    spec = backbone_spec(backbone)
+    if img_depth_fuse_mode != 'cat_token':
+        raise ValueError(f"encoder.img_depth_fuse_mode: expected 'cat_token', "
+                         f'got {img_depth_fuse_mode!r}')
+    if depth_emb_mode != 'conv_1c':
+        raise ValueError(
+            f"encoder.depth_emb_mode: expected 'conv_1c', got {depth_emb_mode!r}")
+    if in_chans != 3:
+        raise ValueError(f'encoder.in_chans: expected 3, got {in_chans}')
+    if dim_out != spec.embed_dim:
+        raise ValueError(
+            f'encoder.dim_out: expected the {backbone} width {spec.embed_dim} (the cls '
+            f'token is added to the projected features), got {dim_out}')
+    return spec, blocks_to_take(intermediate_layers, spec.depth)
+
+
 class RGBDEncoder(nn.Module):
     """
     Encode a prepared RGB-D input into a (B, dim_out, h, w) map and a cls token.
@@ -78,25 +110,14 @@ class RGBDEncoder(nn.Module):
             accepted and ignored as in the release.
         """
         super().__init__()
-        spec = backbone_spec(backbone)
-        if img_depth_fuse_mode != 'cat_token':
-            raise ValueError(f"encoder.img_depth_fuse_mode: expected 'cat_token', "
-                             f'got {img_depth_fuse_mode!r}')
-        if depth_emb_mode != 'conv_1c':
-            raise ValueError(
-                f"encoder.depth_emb_mode: expected 'conv_1c', got {depth_emb_mode!r}")
-        if in_chans != 3:
-            raise ValueError(f'encoder.in_chans: expected 3, got {in_chans}')
-        if dim_out != spec.embed_dim:
-            raise ValueError(
-                f'encoder.dim_out: expected the {backbone} width {spec.embed_dim} (the cls '
-                f'token is added to the projected features), got {dim_out}')
+        spec, layers = check_encoder_config(backbone, intermediate_layers, dim_out,
+                                            img_depth_fuse_mode, depth_emb_mode, in_chans)
         if img_mask_ratio > 0:
             self.mask_token_mae = nn.Parameter(torch.zeros(1, 1, spec.embed_dim))
         for name, value in self.default_buffers().items():
             self.register_buffer(name, value)
         self.backbone = RGBDVisionTransformer(spec, in_chans)
-        self.layers = blocks_to_take(intermediate_layers, spec.depth)
+        self.layers = layers
         self.dim_out = dim_out
         self.output_projections = nn.ModuleList(
             nn.Conv2d(spec.embed_dim, dim_out, kernel_size=1) for _ in self.layers)
