@@ -135,6 +135,18 @@ def test_synth_bag_writes_a_realsense_bag_that_refines(tmp_path, capsys):
         assert reader.message_count == 3
 
 
+def test_evaluate_is_mounted(tmp_path, capsys):
+    code, out, _ = run(['evaluate', '--help'], capsys)
+    assert code == 0 and '--protocol' in out
+    code, _, err = run(['evaluate', '--num-samples', 1, '--width', 32, '--height', 24,
+                        '--protocol', 'blocks', '--level', 'easy', '--output', tmp_path / 'ev'],
+                       capsys)
+    assert code == 0, err
+    assert 'classical' in (tmp_path / 'ev' / 'results.md').read_text()
+    code, _, err = run(['evaluate', '--num-samples', 0], capsys)
+    assert code == 2 and '--num-samples' in err
+
+
 def test_module_entry_point_returns_the_exit_code(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = [sys.executable, '-m', 'lingbot_depth_ros.cli']
