@@ -16,9 +16,10 @@
 
 from lingbot_depth_ros import synthetic
 from lingbot_depth_ros.classical import (ClassicalCompleter, directional_nearest,
-                                         NearestFillCompleter)
+                                         nearest_valid_index, NearestFillCompleter)
 import numpy as np
 import pytest
+from scipy import ndimage
 
 K = np.array([[500.0, 0.0, 31.5], [0.0, 500.0, 23.5], [0.0, 0.0, 1.0]])
 
@@ -89,7 +90,7 @@ def test_shadow_band_takes_the_depth_of_the_surface_with_its_colour():
     assert np.sum(np.abs(nearest[holes] - 2.0) < 1e-6) == holes.sum() // 2
 
 
-def test_holes_in_a_plane_are_filled_by_linear_interpolation():
+def test_holes_in_a_sloped_plane_are_interpolated_not_copied():
     cols = np.arange(64, dtype=np.float32)
     depth = np.tile(1.0 + 0.02 * cols, (48, 1)).astype(np.float32)
     truth = depth.copy()
@@ -97,8 +98,16 @@ def test_holes_in_a_plane_are_filled_by_linear_interpolation():
     depth[40:44, 5:9] = -1.0
     rgb = np.full((48, 64, 3), 90, dtype=np.uint8)
     result = ClassicalCompleter().complete(rgb, depth, K)
-    np.testing.assert_allclose(result.depth, truth, atol=1e-5)
+    nearest = NearestFillCompleter().complete(rgb, depth, K)
     assert result.filled.sum() == 20 * 25 + 4 * 4
+    np.testing.assert_array_equal(result.filled, nearest.filled)
+    error = np.abs(result.depth - truth)[result.filled]
+    error_nearest = np.abs(nearest.depth - truth)[nearest.filled]
+    # The slope continues into the hole: a blend of both sides, not the closest border.
+    assert error.mean() < 0.5 * error_nearest.mean()
+    assert error.max() < 0.5 * error_nearest.max()
+    assert np.all(result.depth[result.filled] >= 1.0)
+    assert np.all(result.depth[result.filled] <= 1.0 + 0.02 * 63)
 
 
 def test_without_keep_valid_input_the_measurements_are_smoothed():
@@ -142,6 +151,20 @@ def test_bad_inputs_raise_value_error_naming_the_argument():
         ClassicalCompleter(min_depth=2.0, max_depth=1.0)
     with pytest.raises(ValueError, match='color_sigma'):
         ClassicalCompleter(color_sigma=0.0)
+
+
+def test_nearest_valid_index_matches_the_exact_distance_transform():
+    rng = np.random.default_rng(3)
+    valid = rng.random((60, 80)) < 0.05
+    index, distance = nearest_valid_index(valid)
+    assert valid.reshape(-1)[index].all()
+    rows, cols = np.divmod(index, 80)
+    grid_rows, grid_cols = np.mgrid[0:60, 0:80]
+    found = np.hypot(rows - grid_rows.ravel(), cols - grid_cols.ravel())
+    exact = ndimage.distance_transform_edt(~valid).ravel()
+    # OpenCV's 5x5 mask is within a pixel of the Euclidean distance.
+    assert np.all(found <= exact + 1.0)
+    np.testing.assert_allclose(distance, found, atol=1.0)
 
 
 def test_directional_nearest_finds_the_closest_valid_index_each_way():
