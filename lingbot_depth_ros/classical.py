@@ -37,7 +37,7 @@ blend of valid measurements, so it stays inside ``[min_depth, max_depth]``. With
 
 import math
 import time
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -82,34 +82,50 @@ def directional_nearest(valid: np.ndarray, axis: int, backwards: bool) -> np.nda
     return np.minimum.accumulate(marked, axis=axis)[flip]
 
 
-def nearest_valid_index(valid: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def nearest_valid_index(valid: np.ndarray,
+                        pixels: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """
-    Return, per pixel, the flat index of (about) the nearest valid pixel and its distance.
+    Return the flat index of (about) the nearest valid pixel and its distance.
 
     OpenCV's labelled distance transform (5x5 mask, within a pixel of Euclidean) labels
     the valid pixels 1, 2, ... in raster order, so label k is the k-th valid pixel.
 
     :param valid: bool (H, W) with at least one True.
-    :return: ``(index int64 (H*W,), distance float32 (H*W,))``; valid pixels point at
-        themselves with distance 0.
+    :param pixels: flat indices of the pixels asked about (None: all, in raster order).
+    :return: ``(index int64 (N,), distance float32 (N,))``; a valid pixel points at itself
+        with distance 0.
     """
     distance, labels = cv2.distanceTransformWithLabels(
         (~valid).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    labels, distance = labels.reshape(-1), distance.reshape(-1)
+    if pixels is not None:
+        labels, distance = np.take(labels, pixels), np.take(distance, pixels)
     valid_index = np.flatnonzero(valid.reshape(-1))
-    return valid_index[labels.reshape(-1) - 1], distance.reshape(-1)
+    return np.take(valid_index, labels - 1), distance
 
 
-def _fill_pass(depth: np.ndarray, valid: np.ndarray, guide: np.ndarray, color_sigma: float,
+def _color_similarity(planes, hole_color, source: np.ndarray,
+                      inv_two_var: np.float32) -> np.ndarray:
+    """Return exp(-|colour(hole) - colour(source)|^2 / 2 sigma^2) per hole (N,)."""
+    distance2 = np.zeros(source.size, dtype=np.float32)
+    for plane, color in zip(planes, hole_color):
+        diff = np.take(plane, source).astype(np.float32) - color
+        distance2 += diff * diff
+    return np.exp(distance2 * inv_two_var)
+
+
+def _fill_pass(depth: np.ndarray, valid: np.ndarray, planes, color_sigma: float,
                vertical_bias: float) -> np.ndarray:
-    """Fill the holes with a candidate in their row or column; return the updated valid."""
+    """Fill the holes from their candidates in place; return the updated valid mask."""
     height, width = depth.shape
     holes = np.flatnonzero(~valid)
     rows, cols = np.divmod(holes, width)
     flat_depth = depth.reshape(-1)
-    flat_guide = guide.reshape(-1, guide.shape[-1])
-    hole_color = np.take(flat_guide, holes, axis=0)  # N, C
-    channel_weights = np.ones(flat_guide.shape[1], dtype=np.float32)
-    inv_two_var = np.float32(-0.5 / (color_sigma * color_sigma))
+    # One flat uint8 plane per colour channel, so every colour gather is a 1-D take.
+    planes = [plane.reshape(-1) for plane in planes]
+    hole_color = [np.take(plane, holes).astype(np.float32) for plane in planes]
+    sigma = 255.0 * color_sigma  # colour_sigma is on [0, 1] colour, planes on [0, 255]
+    inv_two_var = np.float32(-0.5 / (sigma * sigma))
     weight_sum = np.zeros(holes.size, dtype=np.float32)
     depth_sum = np.zeros(holes.size, dtype=np.float32)
     bias = {(1, True): 1.0, (1, False): 1.0, (0, True): 1.0 / vertical_bias,
@@ -123,8 +139,7 @@ def _fill_pass(depth: np.ndarray, valid: np.ndarray, guide: np.ndarray, color_si
             source, distance = rows * width + index, np.abs(index - cols)
         else:
             source, distance = index * width + cols, np.abs(index - rows)
-        diff = np.take(flat_guide, source, axis=0) - hole_color  # N, C
-        similarity = np.exp(np.square(diff) @ channel_weights * inv_two_var)
+        similarity = _color_similarity(planes, hole_color, source, inv_two_var)
         similarity += np.float32(COLOR_FLOOR)
         # A candidate that was not found gets weight 0 through a zero numerator.
         numerator = np.where(found, np.float32(bias[axis, backwards]), np.float32(0.0))
@@ -134,11 +149,9 @@ def _fill_pass(depth: np.ndarray, valid: np.ndarray, guide: np.ndarray, color_si
     # Fifth candidate: the nearest valid pixel in any direction, for holes whose row and
     # column run far before meeting a measurement (large or irregular holes). It counts
     # only as far as its colour matches (no floor): the four above guarantee a fill.
-    nearest, distance = nearest_valid_index(valid)
-    source = np.take(nearest, holes)
-    diff = np.take(flat_guide, source, axis=0) - hole_color  # N, C
-    similarity = np.exp(np.square(diff) @ channel_weights * inv_two_var)
-    weight = similarity * (np.float32(NEAREST_WEIGHT) / np.maximum(np.take(distance, holes), 1))
+    source, distance = nearest_valid_index(valid, holes)
+    weight = _color_similarity(planes, hole_color, source, inv_two_var)
+    weight *= np.float32(NEAREST_WEIGHT) / np.maximum(distance, 1.0)
     weight_sum += weight
     depth_sum += weight * np.take(flat_depth, source)
     reached = weight_sum > 0.0
@@ -179,11 +192,11 @@ def guided_fill(depth: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
         return out
     if guide_median > 1:
         rgb = cv2.medianBlur(np.ascontiguousarray(rgb), guide_median)
-    guide = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-    reached = _fill_pass(out, valid, guide, color_sigma, vertical_bias)
+    planes = cv2.split(np.ascontiguousarray(rgb))
+    reached = _fill_pass(out, valid, planes, color_sigma, vertical_bias)
     if not reached.all():
         # Rows and columns that had a measurement are full now, so this pass reaches all.
-        _fill_pass(out, reached, guide, color_sigma, vertical_bias)
+        _fill_pass(out, reached, planes, color_sigma, vertical_bias)
     return out
 
 
