@@ -19,8 +19,9 @@ Times ``ClassicalCompleter.complete`` (and the nearest-fill baseline) on synthet
 with simulated sensor failures and on the real captures in ../shared/examples when present,
 each frame ``--runs`` times after one warm-up call, and prints median / min per-frame time
 and frames/s from the median over those sensor frames. Two block-masked frames of the
-evaluation's hard and extreme levels (60 % / 80 % holes) are timed too, as worst cases. On the synthetic frames it also prints RMSE / MAE on the hole pixels against the
-ground truth, so speed and accuracy are quoted for the same configuration.
+evaluation's hard and extreme levels (60 % / 80 % holes) are timed too, as worst cases.
+On the synthetic frames it also prints RMSE / MAE on the hole pixels against the ground
+truth, so speed and accuracy are quoted for the same configuration.
 
 Usage: ``python benchmarks/bench_classical.py [--runs 30] [--scenes 4]``
 """
