@@ -27,7 +27,7 @@ from .evaluation_metrics import METRIC_TITLES, METRICS
 CSV_COLUMNS = ('protocol', 'level', 'sample', 'backend', 'region') + METRICS + (
     'pixels', 'time_ms')
 
-# Panels of the comparison images are at most this wide (larger frames are halved).
+# Frames wider than this are shown at half size in the comparison images.
 PANEL_MAX_WIDTH = 320
 
 
@@ -128,18 +128,24 @@ def comparison_image(rgb: np.ndarray, depth_in: np.ndarray, gt: np.ndarray,
     error_max = max(0.05, float(np.percentile(finite, 95))) if finite.size else 0.05
     shown_input = np.where(np.asarray(depth_in) > 0, depth_in, np.nan)
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    scale = 0.5 if rgb.shape[1] > PANEL_MAX_WIDTH else 1.0
+
+    def panel(image: np.ndarray, text: str) -> np.ndarray:
+        if scale != 1.0:
+            # Nearest keeps hole borders and error speckles crisp.
+            image = cv2.resize(image, None, fx=scale, fy=scale,
+                               interpolation=cv2.INTER_NEAREST)
+        return _label(image, text)
+
     rows = []
     for (name, prediction), error in zip(predictions, errors):
-        panels = [_label(bgr.copy(), title or 'rgb'),
-                  _label(colorize(shown_input, low, high, cv2.COLORMAP_TURBO), 'input'),
-                  _label(colorize(prediction, low, high, cv2.COLORMAP_TURBO), name),
-                  _label(colorize(error, 0.0, error_max, cv2.COLORMAP_INFERNO),
-                         f'|error| 0-{error_max:.2f} m')]
+        panels = [panel(bgr.copy(), title or 'rgb'),
+                  panel(colorize(shown_input, low, high, cv2.COLORMAP_TURBO), 'input'),
+                  panel(colorize(prediction, low, high, cv2.COLORMAP_TURBO), name),
+                  panel(colorize(error, 0.0, error_max, cv2.COLORMAP_INFERNO),
+                        f'|error| 0-{error_max:.2f} m')]
         rows.append(np.concatenate(panels, axis=1))
-    figure = np.concatenate(rows, axis=0) if rows else bgr
-    if rgb.shape[1] > PANEL_MAX_WIDTH:
-        figure = cv2.resize(figure, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    return figure
+    return np.concatenate(rows, axis=0) if rows else panel(bgr, title or 'rgb')
 
 
 def write_image(image: np.ndarray, path) -> Path:
