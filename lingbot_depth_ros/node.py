@@ -274,7 +274,7 @@ class DepthCompletionNode(Node):
         for notice in prepared.notices:
             self.warn(notice.key, notice.text, once=notice.once)
         try:
-            result, _, forward_s = run_backend(self.completer, prepared, config)
+            result, complete_s, forward_s = run_backend(self.completer, prepared, config)
         except Exception as error:  # noqa: B902 - a failing backend must not stop the node
             if is_out_of_memory(error):
                 release_gpu_memory(self.completer)
@@ -301,7 +301,8 @@ class DepthCompletionNode(Node):
         self.stats.record_output(
             stamp_to_publish_s=(now_ns - frame.stamp_ns) / 1e9,
             receive_to_publish_s=(published_ns - frame.received_ns) / 1e9,
-            forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s)
+            forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s,
+            backend_other_s=complete_s - forward_s)
         return published
 
     @staticmethod

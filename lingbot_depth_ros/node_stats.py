@@ -47,6 +47,7 @@ class StatsSnapshot:
     receive_to_publish_ms: Dict[str, float]
     forward_ms: Dict[str, float]
     overhead_ms: Dict[str, float]
+    backend_other_ms: Dict[str, float]
     drops: Dict[str, int]
     since_input_s: float
     error: Optional[str]
@@ -90,7 +91,7 @@ class NodeStats:
         self._last_input_ns: Optional[int] = None
         self._windows: Dict[str, Deque[float]] = {
             name: collections.deque(maxlen=window)
-            for name in ('stamp_to_publish', 'receive_to_publish', 'forward', 'overhead')}
+            for name in ('stamp_to_publish', 'receive_to_publish', 'forward', 'overhead', 'backend_other')}
         self.error: Optional[str] = None
         self.warning: Optional[str] = None
 
@@ -116,7 +117,8 @@ class NodeStats:
                 self._drops[reason] += count
 
     def record_output(self, stamp_to_publish_s: float, receive_to_publish_s: float,
-                      forward_s: float, overhead_s: float) -> None:
+                      forward_s: float, overhead_s: float,
+                      backend_other_s: float = 0.0) -> None:
         """
         Count one published output set and its latencies.
 
@@ -125,6 +127,8 @@ class NodeStats:
         :param forward_s: The network's forward time (the whole backend call for a backend
             that does not report one).
         :param overhead_s: Worker time for the frame except the forward.
+        :param backend_other_s: The part of the overhead spent inside the backend outside its
+            forward (upload, download, finalize).
         """
         with self._lock:
             self._frames_out += 1
@@ -132,6 +136,7 @@ class NodeStats:
             self._windows['receive_to_publish'].append(receive_to_publish_s)
             self._windows['forward'].append(forward_s)
             self._windows['overhead'].append(overhead_s)
+            self._windows['backend_other'].append(backend_other_s)
 
     @property
     def frames_out(self) -> int:
@@ -176,6 +181,7 @@ class NodeStats:
                 receive_to_publish_ms=percentiles_ms(self._windows['receive_to_publish']),
                 forward_ms=percentiles_ms(self._windows['forward']),
                 overhead_ms=percentiles_ms(self._windows['overhead']),
+                backend_other_ms=percentiles_ms(self._windows['backend_other']),
                 drops=dict(drops), since_input_s=(now - last_ns) / 1e9,
                 error=self.error, warning=self.warning,
             )
@@ -268,6 +274,7 @@ def diagnostic_status(snapshot: StatsSnapshot, name: str, hardware_id: str,
     values += _ms_values('latency_receive_to_publish', snapshot.receive_to_publish_ms)
     values += _ms_values('forward', snapshot.forward_ms)
     values += _ms_values('overhead', snapshot.overhead_ms)
+    values += _ms_values('overhead_in_backend', snapshot.backend_other_ms)
     values += [KeyValue(key='dropped_' + reason, value=str(count))
                for reason, count in sorted(snapshot.drops.items())]
     values.append(KeyValue(key='dropped_total', value=str(sum(snapshot.drops.values()))))
