@@ -91,7 +91,8 @@ class NodeStats:
         self._last_input_ns: Optional[int] = None
         self._windows: Dict[str, Deque[float]] = {
             name: collections.deque(maxlen=window)
-            for name in ('stamp_to_publish', 'receive_to_publish', 'forward', 'overhead', 'backend_other')}
+            for name in ('stamp_to_publish', 'receive_to_publish', 'forward', 'overhead',
+                         'backend_other')}
         self.error: Optional[str] = None
         self.warning: Optional[str] = None
 
