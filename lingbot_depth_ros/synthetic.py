@@ -120,7 +120,7 @@ def _camera_rays(K: np.ndarray, width: int, height: int, rotation: np.ndarray) -
     rays[..., 0] = u[None, :]
     rays[..., 1] = v[:, None]
     rays[..., 2] = 1.0
-    return rays.reshape(-1, 3) @ rotation.T
+    return rays.reshape(-1, 3) @ np.ascontiguousarray(rotation.T)
 
 
 def _surface(scene: Scene, hit):
@@ -203,8 +203,8 @@ def render_view(scene: Scene, pose: np.ndarray, K: np.ndarray, width: int, heigh
     rng = rng if rng is not None else np.random.default_rng([seed, index])
     rotation, centre = pose[:3, :3], pose[:3, 3]
     dirs = _camera_rays(K, width, height, rotation)
-    origins = np.broadcast_to(centre, dirs.shape)
-    hit = intersect_scene(scene, np.ascontiguousarray(origins), dirs)
+    origins = centre.copy()  # one origin shared by all camera rays
+    hit = intersect_scene(scene, origins, dirs)
     table = noise_table(scene.texture_seed)
     linear, ids, points, normals, base_colors = _shade(scene, origins, dirs, hit, table,
                                                        secondary=True)

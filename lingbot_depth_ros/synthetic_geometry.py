@@ -122,26 +122,45 @@ def bounding_sphere(obj) -> Tuple[np.ndarray, float]:
     raise ValueError(f'obj: expected Sphere, Box or Cylinder, got {type(obj).__name__}')
 
 
-def intersect_sphere(center, radius: float, origins: np.ndarray,
-                     dirs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """
+    Return the dot product of each row of ``a`` (N, 3) with ``b`` ((N, 3) or one (3,)).
+
+    :param a: (N, 3).
+    :param b: (N, 3), or (3,) shared by all rows.
+    :return: (N,).
+    """
+    if b.ndim == 1:
+        # A matrix product with a (3, 1) column is many times faster than with a vector.
+        return (a @ b[:, None]).reshape(-1)
+    return np.einsum('ij,ij->i', a, b)
+
+
+def intersect_sphere(center, radius: float, origins: np.ndarray, dirs: np.ndarray,
+                     dir_norm2: Optional[np.ndarray] = None,
+                     with_normals: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """
     Intersect rays with a sphere from outside.
 
     :param center: sphere centre (3,).
     :param radius: sphere radius.
-    :param origins: ray origins (N, 3).
+    :param origins: ray origins (N, 3), or one origin (3,) shared by all rays.
     :param dirs: ray directions (N, 3), any non-zero length.
+    :param dir_norm2: squared lengths of ``dirs`` (N,) when already known.
+    :param with_normals: compute the normals (else None is returned for them).
     :return: ``(t (N,) with inf for a miss, unit outward normals (N, 3))``.
     """
     oc = origins - np.asarray(center, dtype=np.float64)
-    a = np.einsum('ij,ij->i', dirs, dirs)
-    b = np.einsum('ij,ij->i', dirs, oc)
-    c = np.einsum('ij,ij->i', oc, oc) - radius * radius
+    a = row_dot(dirs, dirs) if dir_norm2 is None else dir_norm2
+    b = row_dot(dirs, oc)
+    c = (oc @ oc if oc.ndim == 1 else row_dot(oc, oc)) - radius * radius
     disc = b * b - a * c
     with np.errstate(invalid='ignore'):
         t = (-b - np.sqrt(disc)) / a
     hit = (disc >= 0.0) & (t > T_EPS)
     t = np.where(hit, t, np.inf)
+    if not with_normals:
+        return t, None
     normal = (oc + np.where(hit, t, 0.0)[:, None] * dirs) / radius
     return t, normal
 
@@ -157,7 +176,7 @@ def intersect_box(box: Box, origins: np.ndarray,
     Intersect rays with a yawed box (slab method in the box frame).
 
     :param box: the box.
-    :param origins: ray origins (N, 3).
+    :param origins: ray origins (N, 3) or one (3,).
     :param dirs: ray directions (N, 3).
     :return: ``(t (N,) with inf for a miss, unit outward normals (N, 3))``.
     """
@@ -179,7 +198,7 @@ def intersect_box(box: Box, origins: np.ndarray,
     axis = np.where(entering, np.argmax(t_near_axes, axis=1),
                     np.argmin(np.fmax(t1, t2), axis=1))
     rows = np.arange(len(t))
-    local_n = np.zeros_like(local_o)
+    local_n = np.zeros(dirs.shape)
     sign = -np.sign(local_d[rows, axis])
     local_n[rows, axis] = np.where(entering, sign, -sign)
     return t, local_n @ rot.T
@@ -191,7 +210,7 @@ def intersect_cylinder(cyl: Cylinder, origins: np.ndarray,
     Intersect rays with a closed vertical cylinder from outside.
 
     :param cyl: the cylinder.
-    :param origins: ray origins (N, 3).
+    :param origins: ray origins (N, 3) or one (3,).
     :param dirs: ray directions (N, 3).
     :return: ``(t (N,) with inf for a miss, unit outward normals (N, 3))``.
     """
@@ -215,7 +234,7 @@ def intersect_cylinder(cyl: Cylinder, origins: np.ndarray,
             cap_ok = (t_cap > T_EPS) & (px * px + pz * pz <= r2)
             caps.append(np.where(cap_ok, t_cap, np.inf))
     t = np.minimum(t_side, np.minimum(caps[0], caps[1]))
-    normal = np.zeros_like(origins)
+    normal = np.zeros(dirs.shape)
     on_side = np.isfinite(t) & (t == t_side)
     normal[:, 0] = np.where(on_side, (ox + t * dx) / cyl.radius, 0.0)
     normal[:, 2] = np.where(on_side, (oz + t * dz) / cyl.radius, 0.0)
@@ -229,7 +248,7 @@ def intersect_room(room: Room, origins: np.ndarray,
     Intersect rays starting inside the room with its faces.
 
     :param room: the room.
-    :param origins: ray origins (N, 3), inside the room.
+    :param origins: ray origins (N, 3) or one (3,), inside the room.
     :param dirs: ray directions (N, 3).
     :return: ``(t (N,), face index (N,) int8, unit inward normals (N, 3))``.
     """
@@ -244,7 +263,7 @@ def intersect_room(room: Room, origins: np.ndarray,
     # Axis 0 -> side walls, 1 -> floor/ceiling, 2 -> front/back wall.
     face_of = np.array([[WALL_X_NEG, WALL_X_POS], [FLOOR, CEILING], [WALL_FRONT, WALL_BACK]])
     face = face_of[axis, positive.astype(np.int64)].astype(np.int8)
-    normal = np.zeros_like(origins)
+    normal = np.zeros(dirs.shape)
     normal[rows, axis] = np.where(positive, -1.0, 1.0)
     return t, face, normal
 
@@ -255,7 +274,7 @@ def intersect_object(obj, origins: np.ndarray,
     Intersect rays with one primitive.
 
     :param obj: a Sphere, Box or Cylinder.
-    :param origins: ray origins (N, 3).
+    :param origins: ray origins (N, 3) or one (3,).
     :param dirs: ray directions (N, 3).
     :return: ``(t (N,) with inf for a miss, unit outward normals (N, 3))``.
     """
@@ -268,11 +287,13 @@ def intersect_object(obj, origins: np.ndarray,
     raise ValueError(f'obj: expected Sphere, Box or Cylinder, got {type(obj).__name__}')
 
 
-def _candidates(obj, origins: np.ndarray, dirs: np.ndarray, t_limit: np.ndarray) -> np.ndarray:
+def _candidates(obj, origins: np.ndarray, dirs: np.ndarray, dir_norm2: np.ndarray,
+                t_limit: np.ndarray) -> np.ndarray:
     """Return indices of the rays that may hit ``obj`` before ``t_limit`` (bounding sphere)."""
     centre, radius = bounding_sphere(obj)
-    t, _ = intersect_sphere(centre, radius, origins, dirs)
-    inside = np.einsum('ij,ij->i', origins - centre, origins - centre) <= radius * radius
+    t, _ = intersect_sphere(centre, radius, origins, dirs, dir_norm2, with_normals=False)
+    oc = origins - centre
+    inside = (oc @ oc if oc.ndim == 1 else row_dot(oc, oc)) <= radius * radius
     return np.flatnonzero((np.isfinite(t) & (t < t_limit)) | inside)
 
 
@@ -283,7 +304,7 @@ def intersect_scene(scene: Scene, origins: np.ndarray, dirs: np.ndarray,
     Find the nearest hit of each ray among the room faces and the objects.
 
     :param scene: the scene.
-    :param origins: ray origins (N, 3) float64.
+    :param origins: ray origins (N, 3) float64, or one origin (3,) shared by all rays.
     :param dirs: ray directions (N, 3) float64.
     :param exclude: per-ray object index to ignore (N,) int, -1 for none (secondary rays).
     :param with_room: also intersect the room faces (off for shadow rays: the room is
@@ -291,7 +312,9 @@ def intersect_scene(scene: Scene, origins: np.ndarray, dirs: np.ndarray,
     :param t_max: per-ray upper bound of t (N,); hits beyond it are ignored.
     :return: the Hit.
     """
-    n = len(origins)
+    n = len(dirs)
+    shared_origin = origins.ndim == 1
+    dir_norm2 = row_dot(dirs, dirs)
     if with_room:
         t, face, normal = intersect_room(scene.room, origins, dirs)
     else:
@@ -300,12 +323,13 @@ def intersect_scene(scene: Scene, origins: np.ndarray, dirs: np.ndarray,
         t = np.where(t <= t_max, t, np.inf)
     obj_index = np.full(n, -1, dtype=np.int32)
     for k, obj in enumerate(scene.objects):
-        idx = _candidates(obj, origins, dirs, t)
+        idx = _candidates(obj, origins, dirs, dir_norm2, t)
         if exclude is not None:
             idx = idx[exclude[idx] != k]
         if idx.size == 0:
             continue
-        t_obj, n_obj = intersect_object(obj, origins[idx], dirs[idx])
+        t_obj, n_obj = intersect_object(obj, origins if shared_origin else origins[idx],
+                                        dirs[idx])
         closer = t_obj < t[idx]
         sel = idx[closer]
         t[sel] = t_obj[closer]

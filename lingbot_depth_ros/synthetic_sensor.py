@@ -85,11 +85,10 @@ def projector_shadow(scene: Scene, projector: np.ndarray, points: np.ndarray) ->
     :param points: world points (N, 3).
     :return: bool (N,), True where the straight path from the projector is blocked.
     """
-    origins = np.broadcast_to(np.asarray(projector, dtype=np.float64), points.shape)
-    dirs = points - origins
+    origin = np.asarray(projector, dtype=np.float64)
+    dirs = points - origin
     t_max = np.full(len(points), 1.0 - SHADOW_T_MARGIN)
-    hit = intersect_scene(scene, np.ascontiguousarray(origins), dirs, with_room=False,
-                          t_max=t_max)
+    hit = intersect_scene(scene, origin, dirs, with_room=False, t_max=t_max)
     return np.isfinite(hit.t) & (hit.t < t_max)
 
 
