@@ -21,7 +21,8 @@ the search is a handful of whole-image numpy passes whatever the hole size), plu
 nearest one in any direction (OpenCV's labelled distance transform). The five candidates
 are blended with weights
 
-* ``1 / distance``: on a plane this is linear interpolation between the hole's borders;
+* ``1 / distance``: across a hole in a plane the row / column pairs interpolate linearly
+  between the hole's borders instead of copying the closest one;
 * colour similarity between the hole pixel and the candidate (a joint-bilateral range
   term on the median-filtered RGB image): a shadow band beside a depth edge has the
   colour of the background it lies on, so it takes the background's depth, not the
