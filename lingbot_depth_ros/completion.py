@@ -107,7 +107,7 @@ def check_inputs(rgb: np.ndarray, depth: Optional[np.ndarray],
     return rgb, depth, K
 
 
-def valid_depth_mask(depth: Optional[np.ndarray], shape: Tuple[int, int] = None,
+def valid_depth_mask(depth: Optional[np.ndarray], shape: Optional[Tuple[int, int]] = None,
                      min_depth: float = 0.0, max_depth: float = math.inf) -> np.ndarray:
     """
     Return the pixels holding a usable depth measurement.
