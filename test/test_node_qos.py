@@ -19,6 +19,8 @@ The camera side runs in another process (test/node_harness.py as a script) publi
 real 640x480 frames reliable or best effort; the node must subscribe to match and receive.
 """
 
+import json
+import os
 from pathlib import Path
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from rclpy.qos import ReliabilityPolicy
 pytestmark = pytest.mark.ros
 
 HARNESS = Path(__file__).resolve().parent / 'node_harness.py'
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_choose_reliability():
@@ -90,3 +93,34 @@ def test_forced_reliable_against_best_effort_publisher_warns(make_node, examples
                       and 'incompatible QoS' in node.stats.warning)
     tester.publish(*frame_msgs(*examples[0], 50_000 * 10 ** 9))
     assert not wait_until(lambda: tester.count('depth') > 0, timeout=0.5)
+
+
+SEGMENT_SIZES = """
+import json, os, time
+import rclpy
+before = set(os.listdir('/dev/shm'))
+rclpy.init()
+node = rclpy.create_node('segment_probe')
+time.sleep(0.3)
+new = set(os.listdir('/dev/shm')) - before
+print(json.dumps([os.path.getsize('/dev/shm/' + f) for f in new if not f.endswith('_el')]))
+"""
+
+
+@pytest.mark.skipif(not Path('/dev/shm').is_dir(), reason='no /dev/shm on this system')
+@pytest.mark.parametrize('profile', [False, True])
+def test_large_data_profile_applies(profile):
+    """The shipped XML parses, and gives the participant a 16 MB shared-memory segment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('FASTDDS_', 'FASTRTPS_'))}
+    if profile:
+        env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(ROOT / 'config' / 'fastdds_large_data.xml')
+    result = subprocess.run([sys.executable, '-c', SEGMENT_SIZES], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert 'XMLPARSER' not in result.stderr and 'Error' not in result.stderr
+    largest = max(json.loads(result.stdout.strip().splitlines()[-1]))
+    if profile:
+        assert largest >= 16 * 2 ** 20
+    else:
+        # Fast DDS's default segment is 512 KB, too small for one 640x480 image.
+        assert largest < 2 ** 20
