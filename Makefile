@@ -34,8 +34,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) benchmarks/bench_msg_io.py
-	$(VPY) benchmarks/bench_model.py
+	$(VPY) benchmarks/bench_classical.py
+	$(VPY) benchmarks/bench_refine_bag.py
 	$(VPY) benchmarks/bench_node.py
+	$(VPY) benchmarks/bench_model.py
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q test/test_flake8.py test/test_pep257.py

@@ -1,0 +1,267 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The first-run demo (``make demo``): the whole pipeline on a machine with no camera.
+
+It renders a short synthetic RGB-D sequence with realistic sensor failures, starts the
+real ``depth_completion_node`` in its own process, plays the frames to it over DDS on the
+RealSense driver's topic names, receives refined depth, camera_info, filled mask and point
+cloud, records inputs and outputs into an mcap bag, and writes ``demo_output/``:
+comparison PNGs, a PLY point cloud, the bag and a summary (frames/s, latency, accuracy on
+the sensor's holes, coverage before/after). The classical backend runs unless
+``LINGBOT_DEPTH_MODEL`` (or ``--model``) names a checkpoint.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from lingbot_depth_ros import msg_conversions, synthetic
+from lingbot_depth_ros.demo_session import DemoSession, INPUT_TOPICS
+from lingbot_depth_ros.evaluation_metrics import depth_metrics
+from lingbot_depth_ros.evaluation_report import comparison_image, write_image
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = 'fastdds_large_data.xml'
+
+
+def large_data_environment() -> Dict[str, str]:
+    """
+    Return the environment the launch files give every process (Fast DDS large-data profile).
+
+    :return: environment variables to add; empty when the profile file cannot be found.
+    """
+    candidates = [ROOT / 'config' / PROFILE]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        candidates.insert(0, Path(get_package_share_directory('lingbot_depth_ros'),
+                                  'config', PROFILE))
+    except (ImportError, LookupError, OSError, ValueError):  # not in an ament install
+        pass
+    profile = next((p for p in candidates if p.is_file()), None)
+    if profile is None:
+        return {}
+    return {'FASTDDS_DEFAULT_PROFILES_FILE': str(profile),
+            'MALLOC_MMAP_THRESHOLD_': '268435456', 'MALLOC_TRIM_THRESHOLD_': '1073741824'}
+
+
+def node_command(model: str, num_tokens: int) -> List[str]:
+    """
+    Return the command line that starts the node on the RealSense topic names.
+
+    :param model: network spec, or '' for the classical backend.
+    :param num_tokens: network token budget (0: the node's default).
+    :return: argv for ``subprocess``.
+    """
+    rgb, depth, info = INPUT_TOPICS
+    model = model or "''"  # an empty value is a YAML empty string, not a missing one
+    return [sys.executable, '-m', 'lingbot_depth_ros.node', '--ros-args',
+            '-p', f'model:={model}', '-p', f'num_tokens:={num_tokens}',
+            '-p', 'publish_filled_mask:=true', '-p', 'sync_slop:=0.02',
+            '-r', f'rgb/image:={rgb}', '-r', f'depth/image:={depth}',
+            '-r', f'rgb/camera_info:={info}']
+
+
+def write_ply(path: Path, cloud) -> int:
+    """
+    Write the valid points of an XYZRGB PointCloud2 as a binary little-endian PLY.
+
+    :param path: output file.
+    :param cloud: sensor_msgs/PointCloud2 with x, y, z and rgb fields.
+    :return: number of points written.
+    """
+    points = msg_conversions.pointcloud2_to_array(cloud).reshape(-1)
+    valid = np.isfinite(points['x']) & np.isfinite(points['y']) & np.isfinite(points['z'])
+    points = points[valid]
+    packed = points['rgb'].view(np.uint32)
+    vertex = np.empty(len(points), dtype=[('x', '<f4'), ('y', '<f4'), ('z', '<f4'),
+                                          ('red', 'u1'), ('green', 'u1'), ('blue', 'u1')])
+    for axis in 'xyz':
+        vertex[axis] = points[axis]
+    vertex['red'] = (packed >> 16) & 0xFF
+    vertex['green'] = (packed >> 8) & 0xFF
+    vertex['blue'] = packed & 0xFF
+    header = ('ply\nformat binary_little_endian 1.0\ncomment lingbot_depth_ros demo\n'
+              f'element vertex {len(vertex)}\nproperty float x\nproperty float y\n'
+              'property float z\nproperty uchar red\nproperty uchar green\n'
+              'property uchar blue\nend_header\n')
+    with open(path, 'wb') as ply:
+        ply.write(header.encode('ascii'))
+        ply.write(vertex.tobytes())
+    return len(vertex)
+
+
+def frame_report(frame, refined: np.ndarray) -> Dict[str, float]:
+    """
+    Compare one refined depth map with the frame's ground truth.
+
+    :param frame: the synthetic frame (ground truth, sensor depth).
+    :param refined: float32 HxW metres, NaN where the node gave no output.
+    :return: coverage before/after and RMSE/MAE of sensor and refined depth.
+    """
+    gt = frame.depth_gt
+    known = np.isfinite(gt) & (gt > 0)
+    holes = known & ~frame.sensor_valid
+    sensor = np.where(frame.sensor_valid, frame.depth_sensor, np.nan)
+    on_holes = depth_metrics(refined, gt, holes)
+    on_valid = depth_metrics(refined, gt, known & frame.sensor_valid)
+    sensor_valid = depth_metrics(sensor, gt, known & frame.sensor_valid)
+    return {'coverage_sensor': float(frame.sensor_valid.mean()),
+            'coverage_refined': float(np.isfinite(refined).mean()),
+            'hole_pixels': int(holes.sum()),
+            'holes_filled': float(on_holes['coverage']),
+            'rmse_holes_refined_m': on_holes['rmse'], 'mae_holes_refined_m': on_holes['mae'],
+            'rmse_valid_sensor_m': sensor_valid['rmse'],
+            'rmse_valid_refined_m': on_valid['rmse']}
+
+
+def summarize(frames, received, session_stats) -> Dict[str, object]:
+    """Aggregate per-frame reports and timing into the demo summary."""
+    reports = []
+    for frame in frames:
+        outputs = received.get(frame.stamp_ns)
+        if outputs is None:
+            continue
+        refined, _ = msg_conversions.depth_from_image(outputs['depth'])
+        refined = np.where(refined > 0, refined, np.nan)
+        reports.append(frame_report(frame, refined))
+
+    def mean(key):
+        values = [r[key] for r in reports if np.isfinite(r[key])]
+        return float(np.mean(values)) if values else float('nan')
+
+    keys = reports[0].keys() if reports else ()
+    return {'frames_sent': len(frames), 'frames_refined': len(reports),
+            **session_stats, **{k: mean(k) for k in keys}}
+
+
+def summary_markdown(summary: Dict[str, object], backend: str) -> str:
+    """Render the summary as a short Markdown report."""
+    lines = [f'# lingbot_depth_ros demo ({backend})', '',
+             f"Frames refined: {summary['frames_refined']} of {summary['frames_sent']}, "
+             f"{summary['frames_per_s']:.2f} frames/s end to end (lock-step playback).",
+             'Latency stamp -> refined depth received: median '
+             f"{summary['latency_depth_ms_p50']:.1f} ms, max {summary['latency_depth_ms_max']:.1f}"
+             f" ms; -> cloud received: median {summary['latency_cloud_ms_p50']:.1f} ms.", '',
+             '| | sensor | refined |', '|---|---|---|',
+             f"| coverage (pixels with depth) | {summary['coverage_sensor']:.1%} | "
+             f"{summary['coverage_refined']:.1%} |",
+             f"| RMSE on the sensor's holes (m) | no depth | "
+             f"{summary['rmse_holes_refined_m']:.3f} |",
+             f"| MAE on the sensor's holes (m) | no depth | "
+             f"{summary['mae_holes_refined_m']:.3f} |",
+             f"| RMSE where the sensor measured (m) | {summary['rmse_valid_sensor_m']:.3f} | "
+             f"{summary['rmse_valid_refined_m']:.3f} |", '']
+    return '\n'.join(lines)
+
+
+def run_demo(output: Path, num_frames: int, model: str, seed: int = 3, num_tokens: int = 0,
+             timeout_s: float = 60.0) -> Dict[str, object]:
+    """
+    Run the demo end to end and write ``output``.
+
+    :param output: folder to (re)create.
+    :param num_frames: frames of the synthetic sequence.
+    :param model: network spec, or '' for the classical backend.
+    :param seed: synthetic scene seed.
+    :param num_tokens: network token budget (0: resolution level 9).
+    :param timeout_s: how long to wait for the node to start and for each frame.
+    :return: the summary dict (also written as summary.json).
+    """
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    os.environ.update(large_data_environment())
+    backend = f'network {model}' if model else 'classical backend (no model given)'
+    print(f'demo: rendering {num_frames} synthetic 640x480 RGB-D frames (seed {seed}) ...',
+          flush=True)
+    frames = synthetic.render_sequence(seed, num_frames)
+    print(f'demo: starting depth_completion_node ({backend}) ...', flush=True)
+    log_path = output / 'node.log'
+    with open(log_path, 'w') as log:
+        node = subprocess.Popen(node_command(model, num_tokens), stdout=log,
+                                stderr=subprocess.STDOUT, env=os.environ.copy())
+    try:
+        with DemoSession(output / 'demo_bag', timeout_s) as session:
+            session.wait_for_node(node)
+            print('demo: node is up; playing frames over DDS ...', flush=True)
+            for frame in frames:
+                session.play(frame)
+            received, stats = session.received, session.statistics()
+    finally:
+        node.terminate()
+        try:
+            node.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            node.kill()
+    summary = summarize(frames, received, stats)
+    summary['backend'] = backend
+    write_outputs(output, frames, received, summary, backend)
+    return summary
+
+
+def write_outputs(output: Path, frames, received, summary, backend: str) -> None:
+    """Write comparison PNGs, the PLY cloud and the summary files."""
+    shown = [f for f in frames if f.stamp_ns in received]
+    for frame in shown[::max(1, len(shown) // 3)][:3]:
+        refined, _ = msg_conversions.depth_from_image(received[frame.stamp_ns]['depth'])
+        refined = np.where(refined > 0, refined, np.nan)
+        sensor = np.where(frame.sensor_valid, frame.depth_sensor, 0.0)
+        image = comparison_image(frame.rgb, sensor, frame.depth_gt,
+                                 [('refined', refined)], title=f'frame {frame.index}')
+        write_image(image, output / f'comparison_{frame.index:03d}.png')
+    if shown and 'points' in received[shown[-1].stamp_ns]:
+        count = write_ply(output / 'cloud.ply', received[shown[-1].stamp_ns]['points'])
+        summary['ply_points'] = count
+    (output / 'summary.json').write_text(json.dumps(summary, indent=2, default=float))
+    (output / 'summary.md').write_text(summary_markdown(summary, backend))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the demo from the command line; return the exit code."""
+    parser = argparse.ArgumentParser(prog='python -m lingbot_depth_ros.demo',
+                                     description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--output', type=Path, default=Path('demo_output'))
+    parser.add_argument('--frames', type=int, default=12)
+    parser.add_argument('--model', default=os.environ.get('LINGBOT_DEPTH_MODEL', ''),
+                        help='network spec (default: $LINGBOT_DEPTH_MODEL, else classical)')
+    parser.add_argument('--num-tokens', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.frames < 1:
+        parser.error('--frames must be >= 1')
+    start = time.perf_counter()
+    try:
+        summary = run_demo(args.output, args.frames, args.model, args.seed, args.num_tokens)
+    except RuntimeError as error:
+        print(f'demo: failed: {error}', file=sys.stderr)
+        return 1
+    print(summary_markdown(summary, summary['backend']))
+    print(f'demo: wrote {args.output}/: comparison_*.png, cloud.ply '
+          f"({summary.get('ply_points', 0)} points), demo_bag/ (mcap: inputs and outputs), "
+          f'summary.md, summary.json, node.log')
+    print(f'demo: finished in {time.perf_counter() - start:.0f} s')
+    return 0 if summary['frames_refined'] == summary['frames_sent'] else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
