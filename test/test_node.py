@@ -171,3 +171,25 @@ def test_no_subscriber_means_no_inference(make_node, examples):
     assert node.set_parameters([Parameter('always_process', value=True)])[0].successful
     tester.publish(*frame_msgs(rgb, depth_mm, K, 5_001 * S))
     assert wait_until(lambda: node.stats.frames_out == 1)
+
+
+def test_generated_frames_are_completed(make_node):
+    from lingbot_depth_ros.synthetic import frame_to_messages, render_sequence
+    node, tester = make_node(publish_filled_mask=True, tester_mask=True)
+    frames = render_sequence(seed=3, n_frames=3, width=320, height=240)
+    for i, frame in enumerate(frames):
+        rgb_msg, depth_msg, info = frame_to_messages(frame)
+        tester.publish(rgb_msg, depth_msg, info, node=node)
+        assert wait_until(lambda: tester.count('mask') == i + 1 and tester.count('cloud') == i + 1)
+    for frame, depth_msg, mask_msg, cloud in zip(frames, *(tester.outputs(k) for k in
+                                                           ('depth', 'mask', 'cloud'))):
+        assert stamp_ns(depth_msg) == frame.stamp_ns
+        assert (depth_msg.width, depth_msg.height) == (320, 240)
+        depth = depth_array(depth_msg)
+        filled = np.frombuffer(bytes(mask_msg.data), np.uint8).reshape(240, 320) == 255
+        # The sensor's holes are filled where the backend has an answer.
+        assert np.array_equal(filled, ~frame.sensor_valid & np.isfinite(depth))
+        assert np.isfinite(depth).sum() > frame.sensor_valid.sum()
+        expected = back_project(depth, frame.K)
+        np.testing.assert_allclose(pointcloud2_to_array(cloud)['z'], expected[..., 2],
+                                   equal_nan=True)
