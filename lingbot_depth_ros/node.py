@@ -30,13 +30,14 @@ from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros import qos
 from lingbot_depth_ros.node_params import declare_parameters, NodeConfig
 from lingbot_depth_ros.node_pipeline import (cloud_output, depth_outputs, FrameRejected,
-                                             is_out_of_memory, mask_output, prepare_frame,
-                                             release_gpu_memory, run_backend, TopicNames)
+                                             is_out_of_memory, load_completer, mask_output,
+                                             ModelLoadError, prepare_frame,
+                                             release_gpu_memory, run_backend,
+                                             set_thread_count, TopicNames)
 from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, gpu_memory,
                                           NodeStats, WarningThrottle)
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
 import rclpy
-from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -54,55 +55,6 @@ WARN_PERIOD_S = 5.0
 # Unpaired messages kept per stream, and pairs held until the first camera_info: enough for
 # a depth stream lagging colour by a few frames; the node only ever processes the newest.
 PENDING_FRAMES = 10
-
-
-class ModelLoadError(RuntimeError):
-    """The completion backend could not be created at start-up."""
-
-
-def load_completer(config: NodeConfig):
-    """
-    Create the completion backend the parameters ask for.
-
-    :param config: Node parameters (model, backend, device, precision, tokens, ...).
-    :return: An object with ``complete(rgb, depth, K)`` and ``name``.
-    :raises ModelLoadError: naming the model and the cause.
-    """
-    network = config.backend == 'network' or (config.backend == 'auto' and bool(config.model))
-    try:
-        try:
-            from lingbot_depth_ros.inference import create_completer
-        except ImportError:
-            if network:
-                raise
-            # An install without torch still runs the classical backend.
-            from lingbot_depth_ros.classical import ClassicalCompleter
-            return ClassicalCompleter(keep_valid_input=config.keep_valid_input)
-        options = {'keep_valid_input': config.keep_valid_input}
-        if network:
-            options.update(device=config.device, precision=config.precision,
-                           num_tokens=config.num_tokens or None,
-                           resolution_level=config.resolution_level)
-        return create_completer(config.model or None, config.backend, **options)
-    except Exception as error:  # noqa: B902 - any failure is reported as one clear line
-        raise ModelLoadError("cannot load model '%s' (backend %s): %s: %s" % (
-            config.model, config.backend, type(error).__name__, error)) from error
-
-
-def set_thread_count(num_threads: int) -> None:
-    """
-    Set the CPU thread count of the numerical libraries already loaded.
-
-    :param num_threads: Threads; 0 keeps the libraries' defaults.
-    """
-    if num_threads <= 0:
-        return
-    torch = sys.modules.get('torch')
-    if torch is not None:
-        torch.set_num_threads(num_threads)
-    cv2 = sys.modules.get('cv2')
-    if cv2 is not None:
-        cv2.setNumThreads(num_threads)
 
 
 class DepthCompletionNode(Node):
@@ -142,20 +94,26 @@ class DepthCompletionNode(Node):
             self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
-        self._callbacks = {'rgb': self._on_rgb, 'depth': self._on_depth,
-                           'camera_info': self._on_info}
-        self._subscriptions_by_kind: Dict[str, object] = {}
-        self.input_reliability: Dict[str, str] = {}
         self._topics = TopicNames(*(self.resolve_topic_name(INPUTS[k][0])
                                     for k in ('rgb', 'depth', 'camera_info')))
-        self._check_input_qos()
+        self._inputs = qos.InputSubscriptions(
+            self, {kind: (topic, msg_type, callback) for (kind, (topic, msg_type)), callback
+                   in zip(INPUTS.items(), (self._on_rgb, self._on_depth, self._on_info))},
+            self.config.input_reliability, on_incompatible=lambda topic: self.warn(
+                'qos:' + topic, '%s: a publisher has incompatible QoS (input_reliability=%s)'
+                % (topic, self.config.input_reliability)))
         if self.config.input_reliability == qos.AUTO:
-            self.create_timer(QOS_CHECK_PERIOD_S, self._check_input_qos)
+            self.create_timer(QOS_CHECK_PERIOD_S, self._inputs.update)
         self.create_timer(self.config.diagnostics_period, self.publish_diagnostics)
 
         self._worker = threading.Thread(target=self._work, name='lingbot_depth_worker',
                                         daemon=True)
         self._worker.start()
+
+    @property
+    def input_reliability(self) -> Dict[str, str]:
+        """Return the reliability each input is subscribed with, by input kind."""
+        return self._inputs.reliability
 
     # Configuration ------------------------------------------------------------------------
     def _on_config_change(self, config: NodeConfig) -> None:
@@ -175,28 +133,6 @@ class DepthCompletionNode(Node):
             self.get_logger().warning(text)
 
     # Inputs -------------------------------------------------------------------------------
-    def _check_input_qos(self) -> None:
-        for kind, (topic, msg_type) in INPUTS.items():
-            resolved = getattr(self._topics, 'info' if kind == 'camera_info' else kind)
-            policies = qos.publisher_policies(self, resolved)
-            wanted = qos.choose_reliability(self.config.input_reliability, policies)
-            if self.input_reliability.get(kind) == wanted:
-                continue
-            old = self._subscriptions_by_kind.pop(kind, None)
-            if old is not None:
-                self.destroy_subscription(old)
-            events = SubscriptionEventCallbacks(
-                incompatible_qos=lambda _info, t=resolved: self.warn(
-                    'qos:' + t, '%s: a publisher has incompatible QoS (input_reliability=%s)'
-                    % (t, self.config.input_reliability)))
-            self._subscriptions_by_kind[kind] = self.create_subscription(
-                msg_type, topic, self._callbacks[kind], qos.sensor_qos(wanted),
-                event_callbacks=events)
-            self.input_reliability[kind] = wanted
-            self.get_logger().info('%s: subscribing %s (%d publisher(s) found, input_reliability'
-                                   '=%s)' % (resolved, wanted, len(policies),
-                                             self.config.input_reliability))
-
     def _on_rgb(self, msg: Image) -> None:
         self.stats.record_input('rgb')
         self._hand_over(self._sync.add_rgb, msg, self._topics.rgb)

@@ -19,6 +19,7 @@ One frame through the node, without rclpy: messages in, checked arrays, output m
 for a frame that cannot be processed), ``run_backend`` calls the completion backend, and
 ``depth_outputs``, ``cloud_output`` and ``mask_output`` make the output messages. Problems
 that do not stop the frame are returned as Notices for the node to log (once, or throttled).
+``load_completer`` creates the backend at start-up.
 """
 
 from dataclasses import dataclass, field
@@ -260,3 +261,52 @@ def mask_output(prepared: PreparedFrame, result: CompletionResult):
     :return: mono8 sensor_msgs/Image, 255 where the output fills a sensor hole.
     """
     return mask_to_image(result.filled, prepared.header)
+
+
+class ModelLoadError(RuntimeError):
+    """The completion backend could not be created at start-up."""
+
+
+def load_completer(config: NodeConfig):
+    """
+    Create the completion backend the parameters ask for.
+
+    :param config: Node parameters (model, backend, device, precision, tokens, ...).
+    :return: An object with ``complete(rgb, depth, K)`` and ``name``.
+    :raises ModelLoadError: naming the model and the cause.
+    """
+    network = config.backend == 'network' or (config.backend == 'auto' and bool(config.model))
+    try:
+        try:
+            from lingbot_depth_ros.inference import create_completer
+        except ImportError:
+            if network:
+                raise
+            # An install without torch still runs the classical backend.
+            from lingbot_depth_ros.classical import ClassicalCompleter
+            return ClassicalCompleter(keep_valid_input=config.keep_valid_input)
+        options = {'keep_valid_input': config.keep_valid_input}
+        if network:
+            options.update(device=config.device, precision=config.precision,
+                           num_tokens=config.num_tokens or None,
+                           resolution_level=config.resolution_level)
+        return create_completer(config.model or None, config.backend, **options)
+    except Exception as error:  # noqa: B902 - any failure is reported as one clear line
+        raise ModelLoadError("cannot load model '%s' (backend %s): %s: %s" % (
+            config.model, config.backend, type(error).__name__, error)) from error
+
+
+def set_thread_count(num_threads: int) -> None:
+    """
+    Set the CPU thread count of the numerical libraries already loaded.
+
+    :param num_threads: Threads; 0 keeps the libraries' defaults.
+    """
+    if num_threads <= 0:
+        return
+    torch = sys.modules.get('torch')
+    if torch is not None:
+        torch.set_num_threads(num_threads)
+    cv2 = sys.modules.get('cv2')
+    if cv2 is not None:
+        cv2.setNumThreads(num_threads)

@@ -22,8 +22,9 @@ the topic is reliable, and best effort otherwise (including while no publisher i
 because best effort matches any publisher).
 """
 
-from typing import Iterable, Optional
+from typing import Callable, Dict, Iterable, Tuple
 
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 AUTO = 'auto'
@@ -100,7 +101,7 @@ def choose_reliability(setting: str, publisher_policies: Iterable[ReliabilityPol
     return BEST_EFFORT
 
 
-def publisher_policies(node, topic: str) -> Optional[list]:
+def publisher_policies(node, topic: str) -> list:
     """
     Return the reliability of every publisher on ``topic`` as seen by ``node``'s graph.
 
@@ -109,3 +110,51 @@ def publisher_policies(node, topic: str) -> Optional[list]:
     :return: One ReliabilityPolicy per publisher (possibly empty).
     """
     return [info.qos_profile.reliability for info in node.get_publishers_info_by_topic(topic)]
+
+
+class InputSubscriptions:
+    """
+    The node's input subscriptions, each with the reliability its setting resolves to.
+
+    ``update()`` looks at the publishers again and re-creates a subscription whose
+    reliability should change (call it periodically for ``auto``); each change is logged once.
+    """
+
+    def __init__(self, node, inputs: Dict[str, Tuple[str, type, Callable]], setting: str,
+                 on_incompatible: Callable[[str], None]):
+        """
+        Subscribe to every input.
+
+        :param node: The rclpy Node.
+        :param inputs: kind -> (topic as given, message type, callback).
+        :param setting: ``'auto'``, ``'reliable'`` or ``'best_effort'``.
+        :param on_incompatible: Called with the resolved topic when a publisher with
+            incompatible QoS is found.
+        """
+        self._node = node
+        self._inputs = inputs
+        self._setting = setting
+        self._on_incompatible = on_incompatible
+        self._subscriptions = {}
+        self.reliability: Dict[str, str] = {}
+        self.update()
+
+    def update(self) -> None:
+        """Resolve each input's reliability against its publishers; re-subscribe on change."""
+        for kind, (topic, msg_type, callback) in self._inputs.items():
+            resolved = self._node.resolve_topic_name(topic)
+            policies = publisher_policies(self._node, resolved)
+            wanted = choose_reliability(self._setting, policies)
+            if self.reliability.get(kind) == wanted:
+                continue
+            old = self._subscriptions.pop(kind, None)
+            if old is not None:
+                self._node.destroy_subscription(old)
+            events = SubscriptionEventCallbacks(
+                incompatible_qos=lambda _info, t=resolved: self._on_incompatible(t))
+            self._subscriptions[kind] = self._node.create_subscription(
+                msg_type, topic, callback, sensor_qos(wanted), event_callbacks=events)
+            self.reliability[kind] = wanted
+            self._node.get_logger().info(
+                '%s: subscribing %s (%d publisher(s) found, input_reliability=%s)'
+                % (resolved, wanted, len(policies), self._setting))
