@@ -91,7 +91,7 @@ def generate_launch_description():
         remappings=[('rgb/image', LaunchConfiguration('rgb_topic')),
                     ('depth/image', LaunchConfiguration('depth_topic')),
                     ('rgb/camera_info', LaunchConfiguration('camera_info_topic'))],
-        arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')],
+        ros_arguments=['--log-level', LaunchConfiguration('log_level')],
         output='screen',
     )
     return LaunchDescription(
