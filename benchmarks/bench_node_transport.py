@@ -19,7 +19,7 @@ A sender publishes what the node publishes for a 640x480 frame, the 32FC1 depth 
 (1.2 MB) and the organized XYZRGB cloud (4.9 MB), at 30 Hz; a receiver in another process
 measures stamp -> receive latency and counts what arrives. Each reliability (both ends) runs
 with Fast DDS defaults, with config/fastdds_large_data.xml, and with the profile plus the glibc
-malloc settings the launch files set. The figures behind docs/node.md.
+malloc settings the launch files set. The figures behind the README's Fast DDS section.
 
     python benchmarks/bench_node_transport.py --duration 10
 """

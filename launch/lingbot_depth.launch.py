@@ -47,7 +47,7 @@ def large_data_environment(enabled):
     return [
         SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile, condition=condition),
         SetEnvironmentVariable('FASTRTPS_DEFAULT_PROFILES_FILE', profile, condition=condition),
-        # Fewer page faults when large samples are received (see docs/node.md).
+        # Fewer page faults when large samples are received (see README.md, Fast DDS profile).
         SetEnvironmentVariable('MALLOC_MMAP_THRESHOLD_', '268435456', condition=condition),
         SetEnvironmentVariable('MALLOC_TRIM_THRESHOLD_', '1073741824', condition=condition),
     ]

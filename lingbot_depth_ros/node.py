@@ -58,7 +58,7 @@ PENDING_FRAMES = 10
 
 
 class DepthCompletionNode(Node):
-    """RGB-D depth completion node; see docs/node.md for topics and parameters."""
+    """RGB-D depth completion node; see README.md for topics and parameters."""
 
     def __init__(self, **node_options):
         """

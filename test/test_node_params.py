@@ -159,11 +159,11 @@ def test_presets_load_into_the_node(ros_context, preset):
         node.destroy_node()
 
 
-def test_docs_table_lists_every_parameter_with_its_default():
-    text = (ROOT / 'docs' / 'node.md').read_text()
+def test_readme_table_lists_every_parameter_with_its_default():
+    text = (ROOT / 'README.md').read_text()
     for spec in PARAMETERS:
         row = re.search(r'^\| `%s` \| (\w+) \| ([^|]+) \|' % spec.name, text, re.MULTILINE)
-        assert row, 'docs/node.md has no row for %s' % spec.name
+        assert row, 'README.md has no parameter row for %s' % spec.name
         assert row.group(2).strip().strip('`') == _doc_value(spec.default), spec.name
 
 

@@ -71,7 +71,7 @@ def test_auto_matches_a_publisher_in_another_process(make_node, capfd, reliabili
         assert wait_until(lambda: all(node.input_reliability[k] == reliability
                                       for k in ('rgb', 'depth', 'camera_info')),
                           timeout=15.0), node.input_reliability
-        # Best effort loses many full-size images between processes (see docs/node.md), so
+        # Best effort loses many full-size images between processes (see README.md, node QoS), so
         # one complete frame proves the match there.
         wanted = 3 if reliability == 'reliable' else 1
         assert wait_until(lambda: tester.count('depth') >= wanted, timeout=15.0), \

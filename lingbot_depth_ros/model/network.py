@@ -120,6 +120,7 @@ class MDMModel(nn.Module):
         self.num_tokens_range = list(num_tokens_range)
         self.fix_unit_depth_hole = fix_unit_depth_hole
         self.static_shapes = static_shapes
+        self.decoder_channels_last: Optional[bool] = None  # None: channels-last on CPU
         self.encoder = RGBDEncoder(**encoder)
         self.neck = ConvStack(**neck)
         self.depth_head = ConvStack(**depth_head)
@@ -177,6 +178,17 @@ class MDMModel(nn.Module):
                               self.encoder.image_std, self.remap_depth_in,
                               enable_depth_mask, fix)
 
+    def channels_last_decoder(self, features: torch.Tensor) -> bool:
+        """
+        Tell whether the decoder runs in channels-last memory format for these features.
+
+        :param features: encoder output.
+        :return: ``self.decoder_channels_last`` when set, else True on CPU.
+        """
+        if self.decoder_channels_last is not None:
+            return self.decoder_channels_last
+        return features.device.type == 'cpu'
+
     def decode(self, features: torch.Tensor, cls_token: torch.Tensor,
                aspect_ratio: float) -> Dict[str, torch.Tensor]:
         """
@@ -189,9 +201,15 @@ class MDMModel(nn.Module):
         """
         batch, _, rows, cols = features.shape
         features = features + cls_token[..., None, None]  # B, D, h, w
+        # Channels-last lets oneDNN run the convolutions without layout reorders
+        # (about 2x faster decoder on CPU); outputs stay within float32 rounding.
+        layout = torch.channels_last if self.channels_last_decoder(features) \
+            else torch.contiguous_format
         uv = self._uv_cache.get(rows, cols, aspect_ratio, features.dtype, features.device)
-        uv = [m.to(features.dtype).expand(batch, -1, -1, -1) for m in uv]  # B, 2, ., .
-        levels = [torch.cat([features, uv[0]], dim=1)] + uv[1:NUM_LEVELS]
+        uv = [m.expand(batch, -1, -1, -1).contiguous(memory_format=layout)
+              for m in uv]  # B, 2, ., .
+        levels = [torch.cat([features, uv[0]], dim=1).contiguous(memory_format=layout)]
+        levels += uv[1:NUM_LEVELS]
         neck = self.neck(levels)
         heads = {'depth': self.depth_head(neck)[-1]}
         if self.has_mask_head:
