@@ -111,7 +111,12 @@ class ConvStack(nn.Module):
         for level, feature in enumerate(features):
             if feature is not None:
                 feature = self.input_blocks[level](feature)
-                x = feature if x is None else x + feature
+                if x is None:
+                    x = feature
+                elif torch.is_grad_enabled():
+                    x = x + feature
+                else:  # x is the resampler's fresh output
+                    x = x.add_(feature)
             x = self.res_blocks[level](x)
             outputs.append(self.output_blocks[level](x))
             if level < last:

@@ -65,7 +65,10 @@ class GroupNorm(nn.GroupNorm):
             y = (grouped - mean) * torch.rsqrt(var + self.eps)  # B, HW, G, C/G
         y = y.view(batch, height, width, channels)  # B, H, W, C
         if self.affine:  # per-channel affine along the contiguous last axis
-            y = torch.addcmul(self.bias, y, self.weight)  # B, H, W, C
+            if torch.is_grad_enabled():
+                y = torch.addcmul(self.bias, y, self.weight)  # B, H, W, C
+            else:  # y is a temporary: overwrite it instead of allocating another
+                torch.addcmul(self.bias, y, self.weight, out=y)
         return y.permute(0, 3, 1, 2)  # B, C, H, W (channels-last memory)
 
 
