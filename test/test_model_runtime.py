@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-SCRIPT = '''
+SCRIPT = """
 import resource, sys
 import torch
 from lingbot_depth_ros.model.runtime import configure_cpu_allocator
@@ -33,7 +33,7 @@ for _ in range(3):
     del block
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 print(faults[-1])
-'''
+"""
 
 
 def page_faults(mode):
