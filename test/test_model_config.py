@@ -220,3 +220,18 @@ def test_model_config_is_a_copy():
     before = copy.deepcopy(model.model_config)
     config['neck']['dim_res_blocks'][0] = 7
     assert model.model_config == before
+
+
+def test_cached_position_encoding_follows_new_weights():
+    """Loading other weights after a forward invalidates the per-grid caches."""
+    image, depth = torch.rand(1, 3, 56, 70), torch.full((1, 56, 70), 2.0)
+    model = build_random_model('tiny')
+    other = build_random_model('tiny')
+    with torch.no_grad():
+        other.encoder.backbone.pos_embed.mul_(-1)
+    with torch.inference_mode():
+        model(image, 20, depth)  # fills the caches
+        expected = other(image, 20, depth)['depth_reg']
+    model.load_state_dict(other.state_dict())
+    with torch.inference_mode():
+        assert torch.equal(model(image, 20, depth)['depth_reg'], expected)

@@ -252,9 +252,12 @@ class MDMModel(nn.Module):
         :param enable_depth_mask: drop depth tokens without a usable reading (default).
         :param static_shapes: override the model's static-shape flag for this call.
         :param fix_unit_depth_hole: override the model's 1.000 m flag for this call.
-        :param ignored: other keywords the release passes through (ignored).
+        :param ignored: other keywords the release passes through (ignored, warned).
         :return: {'depth_reg': (B, H, W), 'mask': (B, H, W) probability if present}.
         """
+        if ignored:
+            warnings.warn(f'MDMModel.forward: ignoring keyword arguments {sorted(ignored)}',
+                          stacklevel=2)
         prepared = self.preprocess(image, num_tokens, depth, enable_depth_mask,
                                    fix_unit_depth_hole)
         static = self.static_shapes if static_shapes is None else static_shapes

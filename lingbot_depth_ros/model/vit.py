@@ -126,8 +126,12 @@ class RGBDVisionTransformer(nn.Module):
         :return: image and depth position encodings, each (1, grid_h * grid_w, D).
         """
         pos = self.pos_embed
-        cacheable = not (torch.is_grad_enabled() and pos.requires_grad)
-        key = (grid_h, grid_w, dtype, pos.device, pos.data_ptr(), pos._version)
+        try:  # the version counter invalidates the cache when weights change in place
+            version = pos._version
+        except RuntimeError:  # weights created under inference_mode have no counter
+            version = None
+        cacheable = version is not None and not (torch.is_grad_enabled() and pos.requires_grad)
+        key = (grid_h, grid_w, dtype, pos.device, pos.data_ptr(), version)
         if cacheable and key in self._pos_cache:
             return self._pos_cache[key]
         base = self.interpolated_pos_embed(grid_h, grid_w).to(dtype)

@@ -23,6 +23,40 @@ ACTIVATIONS = ('relu', 'leaky_relu', 'silu', 'elu')
 RESAMPLERS = ('conv_transpose', 'pixel_shuffle', 'bilinear', 'nearest')
 
 
+class ReplicateConv2d(nn.Conv2d):
+    """
+    3x3 convolution with 1-pixel replicate padding (``nn.Conv2d`` parameters).
+
+    Eager mode pads with ``F.pad``; under ``torch.compile`` the padding is built from
+    edge slices instead, which works around an inductor failure (PyTorch 2.13) on
+    replicate padding after a pixel shuffle.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        """
+        Build the convolution.
+
+        :param in_channels: input channels.
+        :param out_channels: output channels.
+        """
+        super().__init__(in_channels, out_channels, kernel_size=3, padding=1,
+                         padding_mode='replicate')
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        Pad by edge replication and convolve.
+
+        :param x: (B, C_in, H, W).
+        :return: (B, C_out, H, W).
+        """
+        if torch.compiler.is_compiling():
+            x = torch.cat([x[..., :1, :], x, x[..., -1:, :]], dim=-2)  # B, C, H+2, W
+            x = torch.cat([x[..., :1], x, x[..., -1:]], dim=-1)  # B, C, H+2, W+2
+        else:
+            x = F.pad(x, (1, 1, 1, 1), mode='replicate')  # B, C, H+2, W+2
+        return F.conv2d(x, self.weight, self.bias)
+
+
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
     """
     Return a 3x3 convolution with replicate padding, as every decoder conv uses.
@@ -31,8 +65,7 @@ def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
     :param out_channels: output channels.
     :return: the convolution module.
     """
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
-                     padding_mode='replicate')
+    return ReplicateConv2d(in_channels, out_channels)
 
 
 class GroupNorm(nn.GroupNorm):
@@ -181,6 +214,32 @@ class ResidualConvBlock(nn.Module):
         return h.add_(x)
 
 
+class PixelShuffle(nn.PixelShuffle):
+    """
+    ``nn.PixelShuffle`` that keeps channels-last input channels-last.
+
+    The stock op returns NCHW (one more reorder before the next convolution), and
+    inductor cannot compile it on channels-last input in PyTorch 2.13.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        Move blocks of r*r channels into r x r pixel blocks.
+
+        :param x: (B, C r^2, H, W).
+        :return: (B, C, H r, W r), out[b, c, h r + i, w r + j] = x[b, c r^2 + i r + j, h, w].
+        """
+        if x.dim() != 4 or x.is_contiguous() or \
+                not x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
+        r = self.upscale_factor
+        batch, channels, height, width = x.shape
+        blocks = x.view(batch, channels // (r * r), r, r, height, width)  # B, C, i, j, H, W
+        nhwc = blocks.permute(0, 4, 2, 5, 3, 1).reshape(
+            batch, height * r, width * r, channels // (r * r))  # B, H r, W r, C
+        return nhwc.permute(0, 3, 1, 2)  # B, C, H r, W r (channels-last memory)
+
+
 class Resampler(nn.Sequential):
     """
     x2 upsampling between ConvStack levels; the Sequential indices match checkpoints.
@@ -202,7 +261,7 @@ class Resampler(nn.Sequential):
             layers = [nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2),
                       conv3x3(out_channels, out_channels)]
         elif kind == 'pixel_shuffle':
-            layers = [conv3x3(in_channels, 4 * out_channels), nn.PixelShuffle(2),
+            layers = [conv3x3(in_channels, 4 * out_channels), PixelShuffle(2),
                       conv3x3(out_channels, out_channels)]
         elif kind == 'bilinear':
             layers = [nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False),
