@@ -24,7 +24,7 @@ from typing import Any, Dict
 
 from .decoder import NUM_LEVELS
 from .encoder import check_encoder_config
-from .layers.conv import ACTIVATIONS, NORMS, RESAMPLERS
+from .layers import ACTIVATIONS, NORMS, RESAMPLERS
 
 _CT4 = ['conv_transpose'] * 4
 _HEAD_OUT = [None, None, None, None, 1]

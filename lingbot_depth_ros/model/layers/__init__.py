@@ -14,14 +14,19 @@
 
 """Layers of the LingBot-Depth network; attribute names equal checkpoint keys."""
 
+from .activation import activate_, ACTIVATIONS, make_activation
 from .attention import Attention
 from .block import Block
-from .conv import make_activation, make_norm, Resampler, ResidualConvBlock
+from .conv import conv3x3, ReplicateConv2d
 from .layer_scale import LayerScale
 from .mlp import Mlp, SwiGLUFFN
+from .norm import GroupNorm, make_norm, NORMS
 from .patch_embed import PatchEmbed
+from .resampler import PixelShuffle, Resampler, RESAMPLERS
+from .residual_block import ResidualConvBlock
 
 __all__ = [
-    'Attention', 'Block', 'LayerScale', 'Mlp', 'PatchEmbed', 'Resampler',
-    'ResidualConvBlock', 'SwiGLUFFN', 'make_activation', 'make_norm',
+    'ACTIVATIONS', 'Attention', 'Block', 'GroupNorm', 'LayerScale', 'Mlp', 'NORMS',
+    'PatchEmbed', 'PixelShuffle', 'RESAMPLERS', 'ReplicateConv2d', 'Resampler',
+    'ResidualConvBlock', 'SwiGLUFFN', 'activate_', 'conv3x3', 'make_activation', 'make_norm',
 ]
