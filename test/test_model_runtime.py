@@ -26,25 +26,27 @@ from lingbot_depth_ros.model.runtime import configure_cpu_allocator
 if sys.argv[1] == 'tuned':
     assert configure_cpu_allocator() and configure_cpu_allocator()
 faults = []
-for _ in range(3):
+for _ in range(8):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     block = torch.empty(64 * 2 ** 20 // 4)  # 64 MB: above glibc's largest mmap threshold
     block.fill_(1.0)
     del block
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(faults[-1])
+print(max(faults[-3:]), min(faults[-3:]))
 """
 
 
 def page_faults(mode):
-    """Return the page faults of the last of three 64 MB allocate/fill/free rounds."""
+    """Return (max, min) page faults over the last three of eight 64 MB alloc/free rounds."""
     result = subprocess.run([sys.executable, '-c', SCRIPT, mode], capture_output=True,
                             text=True, timeout=120, check=True)
-    return int(result.stdout.split()[-1])
+    most, least = result.stdout.split()[-2:]
+    return int(most), int(least)
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc only')
 def test_tuned_allocator_reuses_freed_blocks():
     """Untuned, every round faults the block in again; tuned, the heap keeps it."""
-    assert page_faults('default') > 10000  # 16384 pages of 4 KiB per round
-    assert page_faults('tuned') < 1000
+    assert page_faults('default')[1] > 10000  # 16384 pages of 4 KiB per round
+    # The first rounds may still grow the heap (small objects split a freed block).
+    assert page_faults('tuned')[0] < 1000

@@ -269,13 +269,16 @@ class MDMModel(nn.Module):
         """
         Return the autocast context ``infer`` uses.
 
-        :param use_fp16: False (full precision), True (bfloat16, as the release does
-            on CPU and Ampere+ GPUs) or an explicit dtype (torch.float16 / bfloat16).
+        :param use_fp16: False (full precision), True (bfloat16 as the release does;
+            float16 on GPUs without bfloat16) or an explicit dtype.
         :return: a context manager.
         """
         if use_fp16 is False or use_fp16 is None:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if use_fp16 is True else use_fp16
+        if use_fp16 is True and self.device.type == 'cuda' \
+                and not torch.cuda.is_bf16_supported():
+            dtype = torch.float16
         if self.dtype == dtype:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=dtype)
