@@ -25,10 +25,11 @@ from .configs import CONFIGS, get_config, validate_model_config
 from .network import depth_to_points, MDMModel
 from .preprocess import num_tokens_for_level, PreparedInput, token_grid
 from .random_weights import build_random_model, random_weight, weights_sha256
+from .runtime import configure_cpu_allocator
 
 __all__ = [
     'CONFIGS', 'CheckpointError', 'MDMModel', 'PreparedInput', 'build_random_model',
-    'depth_to_points', 'get_config', 'load_model', 'num_tokens_for_level', 'random_weight',
+    'configure_cpu_allocator', 'depth_to_points', 'get_config', 'load_model', 'num_tokens_for_level', 'random_weight',
     'read_checkpoint', 'save_checkpoint', 'token_grid', 'validate_model_config',
     'weights_sha256',
 ]
