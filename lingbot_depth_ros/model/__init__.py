@@ -29,7 +29,7 @@ from .runtime import configure_cpu_allocator
 
 __all__ = [
     'CONFIGS', 'CheckpointError', 'MDMModel', 'PreparedInput', 'build_random_model',
-    'configure_cpu_allocator', 'depth_to_points', 'get_config', 'load_model', 'num_tokens_for_level', 'random_weight',
-    'read_checkpoint', 'save_checkpoint', 'token_grid', 'validate_model_config',
-    'weights_sha256',
+    'configure_cpu_allocator', 'depth_to_points', 'get_config', 'load_model',
+    'num_tokens_for_level', 'random_weight', 'read_checkpoint', 'save_checkpoint',
+    'token_grid', 'validate_model_config', 'weights_sha256',
 ]
