@@ -155,8 +155,8 @@ def test_burst_processes_newest_without_backlog(make_node, examples):
     assert node.completer.calls == len(out)
     # No backlog: the newest frame came out within a few frame times of the last input.
     assert done - last_publish < 5 * 0.1 + 2.0
-    drops = node.stats.drops()
-    assert drops.get('superseded', 0) > 0 or drops.get('no_match', 0) > 0 or len(out) < 50
+    # Frames replaced in the mailbox while the worker was busy are counted, not lost silently.
+    assert node.stats.drops().get('superseded', 0) > 0
 
 
 def test_no_subscriber_means_no_inference(make_node, examples):
