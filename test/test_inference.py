@@ -193,3 +193,15 @@ def test_create_completer_falls_back_to_classical(caplog):
     completer = create_completer(None, backend='auto', num_tokens=TOKENS, min_depth=0.2)
     assert completer.name == 'classical'
     assert 'CLASSICAL' in caplog.text
+
+
+def test_compiled_engine_matches_eager(tiny_model, frame):
+    rgb, depth, K = frame[0][::4, ::4].copy(), frame[1][::4, ::4].copy(), frame[2].copy()
+    K[:2] /= 4  # a small frame keeps the compile quick
+    eager = DepthCompleter(tiny_model, device='cpu', num_tokens=48, warmup=False,
+                           apply_mask=False).complete(rgb, depth, K)
+    engine = DepthCompleter(build_random_model('tiny'), device='cpu', num_tokens=48,
+                            warmup=False, apply_mask=False, compile_model=True)
+    assert engine.model.static_shapes
+    compiled = engine.complete(rgb, depth, K)
+    np.testing.assert_allclose(compiled.depth, eager.depth, rtol=1e-4, atol=1e-5)
