@@ -72,8 +72,8 @@ def check_identical(model, rgb, depth, K, tokens) -> float:
     height, width = depth.shape
     image = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255.0
     intrinsics = torch.from_numpy(normalize_intrinsics(K, width, height)).float()
-    released = model.infer(image, torch.from_numpy(depth.copy()), num_tokens=tokens, use_fp16=False,
-                           intrinsics=intrinsics)['depth'].numpy()
+    released = model.infer(image, torch.from_numpy(depth.copy()), num_tokens=tokens,
+                           use_fp16=False, intrinsics=intrinsics)['depth'].numpy()
     both = np.isfinite(ours) & np.isfinite(released)
     if not np.array_equal(np.isfinite(ours), np.isfinite(released)):
         return float('inf')
