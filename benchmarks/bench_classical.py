@@ -35,6 +35,7 @@ import time
 import cv2
 from lingbot_depth_ros import synthetic
 from lingbot_depth_ros.classical import ClassicalCompleter, NearestFillCompleter
+from lingbot_depth_ros.evaluation_data import read_captures
 from lingbot_depth_ros.evaluation_metrics import corrupt_depth, LEVELS
 from lingbot_depth_ros.geometry import depth_to_meters
 import numpy as np
@@ -44,17 +45,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'examples'
 
 def load_examples():
     """Return (name, rgb, depth_m, K) of the real captures, if ../shared is there."""
-    frames = []
-    for folder in sorted(EXAMPLES.glob('*')) if EXAMPLES.is_dir() else []:
-        image = next(iter(sorted(folder.glob('rgb.*'))), None)
-        if image is None or not (folder / 'raw_depth.png').exists():
-            continue
-        rgb = cv2.cvtColor(cv2.imread(str(image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        raw = cv2.imread(str(folder / 'raw_depth.png'), cv2.IMREAD_UNCHANGED)
-        depth, _ = depth_to_meters(raw, 0.001)
-        K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
-        frames.append((f'examples/{folder.name}', rgb, depth, K))
-    return frames
+    return [(f'examples/{name}', rgb, depth_to_meters(raw, 0.001)[0], K)
+            for name, rgb, raw, K in read_captures(EXAMPLES)]
 
 
 def time_frame(completer, rgb, depth, K, runs):

@@ -31,6 +31,7 @@ import statistics
 import sys
 import time
 
+from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.geometry import normalize_intrinsics
 from lingbot_depth_ros.inference import DepthCompleter
 from lingbot_depth_ros.model.random_weights import build_random_model
@@ -45,13 +46,9 @@ STAGES = ('upload', 'preprocess', 'encoder', 'decoder', 'postprocess', 'download
 def load_frame(folder: Path):
     """Return (rgb, depth metres, K) of example 0, or a generated frame if absent."""
     try:
-        from PIL import Image
-        rgb_path = next(p for p in folder.iterdir() if p.name.startswith('rgb'))
-        rgb = np.asarray(Image.open(rgb_path).convert('RGB'))
-        depth = np.asarray(Image.open(folder / 'raw_depth.png'), dtype=np.float32) / 1000.0
-        K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
-        return rgb, depth.astype(np.float32), K, str(folder)
-    except (OSError, StopIteration):
+        _, rgb, depth_mm, K = read_capture(folder)
+        return rgb, (depth_mm / 1000.0).astype(np.float32), K, str(folder)
+    except (OSError, ValueError):
         rng = np.random.default_rng(0)
         rgb = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
         depth = rng.uniform(0.5, 4.0, (480, 640)).astype(np.float32)

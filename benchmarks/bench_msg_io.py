@@ -33,6 +33,7 @@ import time
 
 from lingbot_depth_ros import geometry
 from lingbot_depth_ros import msg_conversions as mc
+from lingbot_depth_ros.evaluation_data import read_captures
 from lingbot_depth_ros.msg_buffers import new_message, payload_from_array
 from lingbot_depth_ros.pointcloud import pointcloud_fields
 import numpy as np
@@ -47,20 +48,7 @@ TARGET_SPEEDUP = 2.0
 
 def load_frames(folder):
     """Load the real RGB-D frames under ``folder`` as dicts; [] when there are none."""
-    try:
-        from PIL import Image as PilImage
-    except ImportError:
-        return []
-    frames = []
-    for sub in sorted(p for p in Path(folder).glob('*') if p.is_dir()):
-        rgb_path = next((p for p in (sub / 'rgb.png', sub / 'rgb.jpg') if p.exists()), None)
-        if rgb_path is None or not (sub / 'raw_depth.png').exists():
-            continue
-        rgb = np.asarray(PilImage.open(rgb_path).convert('RGB'))
-        raw = np.asarray(PilImage.open(sub / 'raw_depth.png')).astype(np.uint16)
-        frames.append({'rgb': np.ascontiguousarray(rgb), 'raw': raw,
-                       'K': np.loadtxt(sub / 'intrinsics.txt')})
-    return frames
+    return [{'rgb': rgb, 'raw': raw, 'K': K} for _, rgb, raw, K in read_captures(folder)]
 
 
 def generated_frames(count=4, width=640, height=480):

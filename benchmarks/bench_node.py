@@ -55,7 +55,7 @@ NAMESPACE = '/bench'
 
 def _camera(args):
     """Publish the example frames at ``args.rate`` Hz, stamped with the time of sending."""
-    import cv2
+    from lingbot_depth_ros.evaluation_data import read_capture
     import numpy as np
     import rclpy
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -70,11 +70,7 @@ def _camera(args):
     pub_info = node.create_publisher(CameraInfo, 'rgb/camera_info', qos)
     frames = []
     for i in range(8):
-        folder = Path(args.examples) / str(i)
-        rgb_path = folder / ('rgb.png' if (folder / 'rgb.png').exists() else 'rgb.jpg')
-        rgb = cv2.cvtColor(cv2.imread(str(rgb_path)), cv2.COLOR_BGR2RGB)
-        depth = cv2.imread(str(folder / 'raw_depth.png'), cv2.IMREAD_UNCHANGED)
-        K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
+        _, rgb, depth, K = read_capture(Path(args.examples) / str(i))
         rgb_msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
                         data=rgb.tobytes())
         depth_msg = Image(height=480, width=640, encoding='16UC1', step=640 * 2,

@@ -55,21 +55,20 @@ def _qos(reliability):
 
 def _sender(args):
     """Publish the depth image and cloud of one real frame at ``args.rate`` Hz."""
-    import cv2
-    import numpy as np
     import rclpy
     from sensor_msgs.msg import Image, PointCloud2
     from std_msgs.msg import Header
 
+    from lingbot_depth_ros.evaluation_data import read_capture
+    import numpy as np
     from lingbot_depth_ros.msg_conversions import depth_to_image, depth_to_pointcloud2
 
     rclpy.init()
     node = rclpy.create_node('sender')
     pub_depth = node.create_publisher(Image, 'transport/depth', _qos(args.reliability))
     pub_cloud = node.create_publisher(PointCloud2, 'transport/cloud', _qos(args.reliability))
-    rgb = cv2.cvtColor(cv2.imread(str(EXAMPLE / 'rgb.png')), cv2.COLOR_BGR2RGB)
-    depth = cv2.imread(str(EXAMPLE / 'raw_depth.png'), cv2.IMREAD_UNCHANGED) / 1000.0
-    K = np.loadtxt(EXAMPLE / 'intrinsics.txt').reshape(3, 3)
+    _, rgb, depth_mm, K = read_capture(EXAMPLE)
+    depth = depth_mm / 1000.0
     header = Header(frame_id='camera_color_optical_frame')
     image, _ = depth_to_image(depth.astype(np.float32), header)
     cloud = depth_to_pointcloud2(depth.astype(np.float32), K, header, rgb=rgb)

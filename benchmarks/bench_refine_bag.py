@@ -38,6 +38,7 @@ import time
 from lingbot_depth_ros import bag_io
 from lingbot_depth_ros.bag import refine_bag, RefineOptions
 from lingbot_depth_ros.classical import ClassicalCompleter
+from lingbot_depth_ros.evaluation_data import read_captures
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,16 +48,8 @@ FPS = 15.0
 
 def example_frames(folder):
     """Return (rgb, depth metres, K) of the captures under ``folder``; [] when absent."""
-    from PIL import Image as PilImage
-    frames = []
-    for sub in sorted(p for p in Path(folder).glob('*') if p.is_dir()):
-        rgb_path = next((p for p in (sub / 'rgb.png', sub / 'rgb.jpg') if p.exists()), None)
-        if rgb_path is None or not (sub / 'raw_depth.png').exists():
-            continue
-        rgb = np.asarray(PilImage.open(rgb_path).convert('RGB'))
-        raw = np.asarray(PilImage.open(sub / 'raw_depth.png')).astype(np.uint16)
-        frames.append((rgb, raw.astype(np.float32) / 1000.0, np.loadtxt(sub / 'intrinsics.txt')))
-    return frames
+    return [(rgb, raw.astype(np.float32) / 1000.0, K)
+            for _, rgb, raw, K in read_captures(folder)]
 
 
 def synthetic_frames(count=4):

@@ -25,11 +25,14 @@ Folder layout (files matched by name stem; images as written by OpenCV)::
 
 Integer depth images are millimetres times ``depth_scale``; float images and ``.npy``
 arrays are metres; 0, NaN and negative values are invalid.
+
+Single captures as LingBot-Depth's examples ship them (``N/rgb.png|jpg``, ``N/raw_depth.png``
+in uint16 millimetres, ``N/intrinsics.txt``) are read by :func:`read_capture`.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -123,6 +126,52 @@ def read_intrinsics(path: Path) -> np.ndarray:
         raise ValueError(f'{path}: expected finite positive focal lengths, got '
                          f'fx={K[0, 0]}, fy={K[1, 1]}')
     return K
+
+
+class Capture(NamedTuple):
+    """One RGB-D capture: name, uint8 HxWx3 RGB, uint16 HxW millimetres, float64 3x3 K."""
+
+    name: str
+    rgb: np.ndarray
+    depth_mm: np.ndarray
+    K: np.ndarray
+
+
+def read_capture(folder) -> Capture:
+    """
+    Read a capture folder holding ``rgb.png|jpg``, ``raw_depth.png`` and ``intrinsics.txt``.
+
+    :param folder: the capture folder, e.g. ``../shared/examples/0``.
+    :return: the :class:`Capture`, named after the folder.
+    :raises ValueError: when a file is missing or unreadable.
+    """
+    folder = Path(folder)
+    rgb_path = _find(folder, 'rgb', RGB_SUFFIXES)
+    depth_path = folder / 'raw_depth.png'
+    if rgb_path is None or not depth_path.is_file():
+        found = sorted(p.name for p in folder.glob('*')) if folder.is_dir() else 'no folder'
+        raise ValueError(f'{folder}: expected rgb.png|jpg and raw_depth.png, found {found}')
+    bgr = cv2.imread(str(rgb_path), cv2.IMREAD_COLOR)
+    depth = cv2.imread(str(depth_path), cv2.IMREAD_UNCHANGED)
+    if bgr is None or depth is None or depth.dtype != np.uint16:
+        raise ValueError(f'{folder}: expected a readable rgb.png|jpg and a uint16 '
+                         'raw_depth.png')
+    return Capture(folder.name, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), depth,
+                   read_intrinsics(folder / 'intrinsics.txt'))
+
+
+def read_captures(root) -> List[Capture]:
+    """
+    Read every capture folder directly under ``root`` in name order.
+
+    :param root: e.g. ``../shared/examples``; a missing folder gives no captures.
+    :return: the captures; subfolders without ``raw_depth.png`` are skipped.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return [read_capture(folder) for folder in sorted(root.iterdir())
+            if (folder / 'raw_depth.png').is_file()]
 
 
 def folder_samples(root, depth_scale: float = 0.001,

@@ -27,8 +27,8 @@ from pathlib import Path
 import threading
 import time
 
-import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from lingbot_depth_ros.evaluation_data import read_capture
 import numpy as np
 import pytest
 import rclpy
@@ -44,11 +44,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'examples'
 
 def load_example(examples_dir, index):
     """Return (rgb uint8 HxWx3, depth uint16 mm HxW, K 3x3) of example ``index``."""
-    folder = Path(examples_dir) / str(index)
-    rgb_path = folder / 'rgb.png' if (folder / 'rgb.png').exists() else folder / 'rgb.jpg'
-    rgb = cv2.cvtColor(cv2.imread(str(rgb_path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    depth = cv2.imread(str(folder / 'raw_depth.png'), cv2.IMREAD_UNCHANGED)
-    K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
+    _, rgb, depth, K = read_capture(Path(examples_dir) / str(index))
     return rgb, depth, K
 
 

@@ -20,8 +20,8 @@ import math
 
 import cv2
 from lingbot_depth_ros import evaluation
-from lingbot_depth_ros.evaluation_data import (folder_samples, synthetic_samples,
-                                               write_folder_dataset)
+from lingbot_depth_ros.evaluation_data import (folder_samples, read_capture, read_captures,
+                                               synthetic_samples, write_folder_dataset)
 from lingbot_depth_ros.evaluation_metrics import (block_mask, corrupt_depth, depth_metrics,
                                                   LEVELS, levels_markdown, MetricSums)
 import numpy as np
@@ -213,3 +213,16 @@ def test_network_backend_is_evaluated_beside_the_baselines(tmp_path):
                                             'network:random:tiny'}
     figure = cv2.imread(str(out / 'samples' / 'natural_synthetic_0.png'))
     assert figure.shape == (3 * HEIGHT, 4 * WIDTH, 3)
+
+
+def test_read_capture_reads_the_example_layout(examples_dir, tmp_path):
+    captures = read_captures(examples_dir)
+    assert [c.name for c in captures] == [str(i) for i in range(8)]
+    name, rgb, depth_mm, K = captures[0]
+    assert rgb.shape == (480, 640, 3) and rgb.dtype == np.uint8
+    assert depth_mm.shape == (480, 640) and depth_mm.dtype == np.uint16
+    np.testing.assert_array_equal(K, np.loadtxt(examples_dir / '0' / 'intrinsics.txt'))
+    assert read_captures(tmp_path / 'absent') == []
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(ValueError, match='raw_depth.png'):
+        read_capture(tmp_path / 'empty')

@@ -16,6 +16,7 @@
 
 import math
 
+from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.geometry import back_project, normalize_intrinsics
 from lingbot_depth_ros.inference import create_completer, DepthCompleter, resolve_device
 from lingbot_depth_ros.model.random_weights import build_random_model
@@ -28,13 +29,9 @@ TOKENS = 300
 
 def load_example(examples_dir, index=6, step=2):
     """Return (rgb uint8, depth metres float32, K pixel) of a real capture, decimated."""
-    from PIL import Image
-    folder = examples_dir / str(index)
-    rgb_path = next(p for p in folder.iterdir() if p.name.startswith('rgb'))
-    rgb = np.asarray(Image.open(rgb_path).convert('RGB'))[::step, ::step].copy()
-    depth = np.asarray(Image.open(folder / 'raw_depth.png'), dtype=np.float32)
-    depth = (depth[::step, ::step] / 1000.0).astype(np.float32)
-    K = np.loadtxt(folder / 'intrinsics.txt').reshape(3, 3)
+    _, rgb, depth_mm, K = read_capture(examples_dir / str(index))
+    rgb = rgb[::step, ::step].copy()
+    depth = (depth_mm[::step, ::step] / 1000.0).astype(np.float32)
     K[:2] /= step  # decimation by an integer step keeps the normalised matrix
     return rgb, depth, K
 

@@ -16,10 +16,10 @@
 
 import json
 
+from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.model import build_random_model
 from lingbot_depth_ros.model.layers import Attention
 import numpy as np
-from PIL import Image
 import pytest
 import torch
 
@@ -28,10 +28,8 @@ TOKENS = 1200  # 30x40 grid on 240x320: example 6 loses depth tokens, example 0 
 
 def load_example(examples_dir, index):
     """Return (image (3, 240, 320) in [0, 1], depth (240, 320) metres) of an example."""
-    folder = examples_dir / str(index)
-    rgb_path = next(p for p in (folder / 'rgb.png', folder / 'rgb.jpg') if p.exists())
-    rgb = np.asarray(Image.open(rgb_path).convert('RGB'))[::2, ::2]
-    depth = np.asarray(Image.open(folder / 'raw_depth.png'))[::2, ::2]
+    _, rgb, depth, _ = read_capture(examples_dir / str(index))
+    rgb, depth = rgb[::2, ::2], depth[::2, ::2]
     image = torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1)
     return image, torch.from_numpy(depth.astype(np.float32) / 1000)
 

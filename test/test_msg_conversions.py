@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import msg_conversions as mc
+from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.msg_buffers import new_message, payload_from_array, zeroed_bytes
 import numpy as np
 import pytest
@@ -290,11 +291,7 @@ def test_camera_info_at_size_scales_k_and_p_and_resets_binning():
 
 def read_example(folder):
     """Load one real frame: RGB uint8, raw uint16 millimetres and K."""
-    from PIL import Image as PilImage
-    rgb_path = next(p for p in (folder / 'rgb.png', folder / 'rgb.jpg') if p.exists())
-    rgb = np.asarray(PilImage.open(rgb_path).convert('RGB'))
-    raw = np.asarray(PilImage.open(folder / 'raw_depth.png')).astype(np.uint16)
-    return rgb, raw, np.loadtxt(folder / 'intrinsics.txt')
+    return read_capture(folder)[1:]
 
 
 def test_real_frames_survive_image_round_trips(examples_dir):

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import geometry
 from lingbot_depth_ros import msg_conversions as mc
+from lingbot_depth_ros.evaluation_data import read_captures
 from lingbot_depth_ros.pointcloud import pack_rgb, pointcloud_dtype
 import numpy as np
 import pytest
@@ -239,12 +240,7 @@ def test_pointcloud_dtype_matches_the_fields():
 
 
 def test_real_frames_give_the_analytic_cloud(examples_dir):
-    from PIL import Image as PilImage
-    for folder in sorted(p for p in examples_dir.iterdir() if p.is_dir()):
-        rgb_path = next(p for p in (folder / 'rgb.png', folder / 'rgb.jpg') if p.exists())
-        rgb = np.asarray(PilImage.open(rgb_path).convert('RGB'))
-        raw = np.asarray(PilImage.open(folder / 'raw_depth.png')).astype(np.uint16)
-        K_real = np.loadtxt(folder / 'intrinsics.txt')
+    for _, rgb, raw, K_real in read_captures(examples_dir):
         depth, valid = geometry.depth_to_meters(raw)
         msg = mc.depth_to_pointcloud2(depth, K_real, stamped(), rgb=rgb)
         cloud = decode(msg)
