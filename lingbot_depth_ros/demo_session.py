@@ -126,9 +126,13 @@ class DemoSession:
         :param frame: the synthetic frame.
         :return: whether every output arrived within the timeout.
         """
-        rgb, depth, info = synthetic.frame_to_messages(frame)
+        messages = synthetic.frame_to_messages(frame)
         stamp = self.node.get_clock().now().to_msg()
         stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        for msg in messages:
+            msg.header.stamp = stamp
+        # camera_info first: the node holds a pair until it has one
+        sends = list(reversed(list(zip(self.publishers, messages))))
         with self._lock:
             self._stamp_to_frame[stamp_ns] = frame.stamp_ns
         if self._play_started is None:
@@ -136,10 +140,7 @@ class DemoSession:
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             now_ns = time.time_ns()
-            for publisher, msg in zip(self.publishers, (rgb, depth, info)):
-                msg.header.stamp = stamp
-            # camera_info first: the node holds a pair until it has one
-            for publisher, msg in reversed(list(zip(self.publishers, (rgb, depth, info)))):
+            for publisher, msg in sends:
                 publisher.publish(msg)
                 with self._lock:
                     self.records.append((publisher.topic_name, ros_type_name(msg),
