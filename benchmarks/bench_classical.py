@@ -15,7 +15,7 @@
 """
 Benchmark the classical CPU backend at 640x480: per-frame time, frames/s, hole accuracy.
 
-Times ``ClassicalCompleter.complete`` (and the nearest-fill baseline) on synthetic scenes
+Times ``ClassicalBackend.complete`` (and the nearest-fill baseline) on synthetic scenes
 with simulated sensor failures and on the real captures in ../shared/examples when present,
 each frame ``--runs`` times after one warm-up call, and prints median / min per-frame time
 and frames/s from the median over those sensor frames. Two block-masked frames of the
@@ -34,7 +34,7 @@ import time
 
 import cv2
 from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.classical import ClassicalCompleter, NearestFillCompleter
+from lingbot_depth_ros.classical import ClassicalBackend, NearestFillBackend
 from lingbot_depth_ros.evaluation_data import read_captures
 from lingbot_depth_ros.evaluation_metrics import corrupt_depth, LEVELS
 from lingbot_depth_ros.geometry import depth_to_meters
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     for level in ('hard', 'extreme'):
         masked, _ = corrupt_depth(first.depth_gt, LEVELS[level], np.random.default_rng(0))
         inputs.append((f'blocks-{level}/seed0', first.rgb, masked, first.K))
-    backends = [ClassicalCompleter(), NearestFillCompleter()]
+    backends = [ClassicalBackend(), NearestFillBackend()]
     print(f'classical backend, 640x480, {args.runs} runs per frame after a warm-up, '
           f'cv2 {cv2.__version__}, {cv2.getNumThreads()} OpenCV threads')
     print(f'{"frame":22s} {"holes":>6s} ' + ' '.join(

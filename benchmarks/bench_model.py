@@ -15,7 +15,7 @@
 """
 Benchmark the inference engine: per-stage times, frames/s, engine overhead, peak RSS.
 
-Runs ``DepthCompleter`` on a real 480x640 capture (../shared/examples/0, or a generated
+Runs ``NetworkBackend`` on a real 480x640 capture (../shared/examples/0, or a generated
 frame) for the golden ``vits_a`` config at 1200 and 3600 tokens in fp32 and bf16, and the
 ViT-L layout at 1200 tokens, on CPU and, when available, CUDA. It first checks that the
 engine's fp32 output equals the network's release-compatible ``infer()`` on the same
@@ -33,7 +33,7 @@ import time
 
 from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.geometry import normalize_intrinsics
-from lingbot_depth_ros.inference import DepthCompleter
+from lingbot_depth_ros.inference import NetworkBackend
 from lingbot_depth_ros.model.random_weights import build_random_model
 import numpy as np
 import torch
@@ -64,7 +64,8 @@ def peak_rss_mib() -> float:
 
 def check_identical(model, rgb, depth, K, tokens) -> float:
     """Return the max relative difference of the engine's fp32 depth vs ``model.infer``."""
-    engine = DepthCompleter(model, device='cpu', num_tokens=tokens, warmup=False)
+    engine = NetworkBackend(model, device='cpu', num_tokens=tokens, warmup=False,
+                            keep_valid_input=False)
     ours = engine.complete(rgb, depth, K).depth
     height, width = depth.shape
     image = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255.0
@@ -79,7 +80,7 @@ def check_identical(model, rgb, depth, K, tokens) -> float:
 
 def bench(model, label, rgb, depth, K, tokens, precision, device, runs):
     """Time ``runs`` frames after one warm-up; print one row; return the median total."""
-    engine = DepthCompleter(model, device=device, precision=precision, num_tokens=tokens,
+    engine = NetworkBackend(model, device=device, precision=precision, num_tokens=tokens,
                             warmup=False, profile_stages=True)
     engine.complete(rgb, depth, K)
     results = [engine.complete(rgb, depth, K).timings for _ in range(runs)]

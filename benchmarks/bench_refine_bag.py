@@ -37,7 +37,7 @@ import time
 
 from lingbot_depth_ros import bag_io
 from lingbot_depth_ros.bag import refine_bag, RefineOptions
-from lingbot_depth_ros.classical import ClassicalCompleter
+from lingbot_depth_ros.classical import ClassicalBackend
 from lingbot_depth_ros.evaluation_data import read_captures
 import numpy as np
 
@@ -112,7 +112,7 @@ def main(argv=None):
         size = sum(p.stat().st_size for p in source.iterdir()) / 1e6
         print(f'input: {args.frames} frames 640x480 ({origin}), mcap, {size:.0f} MB, '
               f'written in {time.perf_counter() - started:.1f} s')
-        classical = ClassicalCompleter()
+        classical = ClassicalBackend()
         for label, options in (
                 ('classical, mcap', RefineOptions()),
                 ('classical, sqlite3', RefineOptions(storage='sqlite3')),
@@ -123,9 +123,9 @@ def main(argv=None):
             run_case(label, source, workdir, classical, options, args.repeats)
         if args.network_frames > 0:
             try:
-                from lingbot_depth_ros.inference import create_completer
-                network = create_completer('random:tiny', 'network', device='cpu',
-                                           resolution_level=args.resolution_level)
+                from lingbot_depth_ros.backend_factory import BackendSettings, create_backend
+                network = create_backend(BackendSettings(
+                    'random:tiny', device='cpu', resolution_level=args.resolution_level))
             except ImportError as error:
                 print(f'network case skipped: {error}')
                 return 0

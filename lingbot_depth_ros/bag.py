@@ -31,12 +31,14 @@ from pathlib import Path
 import signal
 import threading
 import time
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Set, Tuple
 
-from lingbot_depth_ros import bag_io, bag_msgs, geometry
+from lingbot_depth_ros import bag_io, bag_msgs
 from lingbot_depth_ros.bag_io import BagError, TopicSet
+from lingbot_depth_ros.frame_decoding import (cloud_output, decode_frame, DecodedFrame,
+                                              depth_outputs, FrameRejected, FrameSettings,
+                                              InputTopics, limit_output)
 from lingbot_depth_ros.sync import FrameSynchronizer
-import numpy as np
 from rosbags.rosbag2 import Reader, Writer
 
 
@@ -51,7 +53,8 @@ class RefineOptions:
     points: bool = False
     point_decimation: int = 1
     depth_encoding: str = '32FC1'
-    depth_scale: float = 0.001
+    # Depth units, range and mode: the node's rules (frame_decoding).
+    frame: FrameSettings = FrameSettings()
     storage: str = 'mcap'
     max_frames: Optional[int] = None
     # Seconds of log time: offsets from the bag start, or absolute UNIX times when >= 1e9.
@@ -73,6 +76,10 @@ class RefineReport:
     copied: int = 0
     written: Dict[str, int] = field(default_factory=dict)
     sync_drops: Dict[str, int] = field(default_factory=dict)
+    # Pairs that could not be decoded (bad encoding, intrinsics, size), by reason.
+    skipped: Dict[str, int] = field(default_factory=dict)
+    # Keys of the decoding notices already logged (each is logged once).
+    notices: Set[str] = field(default_factory=set)
     clipped_pixels: int = 0
     elapsed_s: float = 0.0
     interrupted: bool = False
@@ -96,87 +103,80 @@ class RefineReport:
         drops = {k: v for k, v in self.sync_drops.items() if v}
         if drops:
             lines.append('unpaired messages: ' + ', '.join(f'{k} {v}' for k, v in drops.items()))
+        if self.skipped:
+            lines.append('frames skipped: ' + ', '.join(f'{k} {v}'
+                                                        for k, v in self.skipped.items()))
         if self.clipped_pixels:
             lines.append(f'{self.clipped_pixels} depth pixels clipped to 65.535 m (16UC1)')
         return '\n'.join(lines)
 
 
-def decode_frame(rgb_msg, depth_msg, info_msg, topics: TopicSet,
-                 depth_scale: float = 0.001) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode_bag_frame(rgb, depth, info, topics: TopicSet,
+                     settings: FrameSettings) -> DecodedFrame:
     """
-    Turn a matched colour / depth / camera_info triple into the backends' inputs.
+    Decode the rosbags messages of a frame with the node's rules (``frame_decoding``).
 
-    :param rgb_msg: rosbags Image or CompressedImage.
-    :param depth_msg: rosbags Image registered to the colour image (any size with the same
-        aspect; resized by nearest neighbour).
-    :param info_msg: rosbags CameraInfo of the colour camera.
+    :param rgb: colour Image or CompressedImage.
+    :param depth: depth Image.
+    :param info: colour CameraInfo.
     :param topics: the topic names, for the error messages.
-    :param depth_scale: metres per unit of integer depth.
-    :return: ``(rgb uint8 HxWx3, depth float32 HxW metres, K float64 3x3 at W x H)``.
-    :raises BagError: naming the topic, the stamp and what is wrong.
+    :param settings: depth units, range and mode.
+    :return: the DecodedFrame.
+    :raises FrameRejected: as ``frame_decoding.decode_frame``, naming the topic and stamp.
     """
-    stamp = rgb_msg.header.stamp
-    where = f'at {stamp.sec}.{stamp.nanosec:09d}'
+    stamp = rgb.header.stamp
     try:
-        rgb = bag_msgs.rgb_from_msg(rgb_msg)
-    except ValueError as error:
-        raise BagError(f'{topics.rgb} {where}: {error}') from error
-    try:
-        depth_m, _ = bag_msgs.depth_from_msg(depth_msg, depth_scale)
-    except ValueError as error:
-        raise BagError(f'{topics.depth} {where}: {error}') from error
-    height, width = rgb.shape[:2]
-    if depth_m.shape != (height, width):
-        depth_h, depth_w = depth_m.shape
-        if not math.isclose(depth_w / width, depth_h / height, rel_tol=0.01):
-            raise BagError(f'{topics.depth}: depth {depth_w}x{depth_h} is not registered to '
-                           f'the colour image {width}x{height}; record depth aligned to colour')
-        depth_m = geometry.resize_depth_nearest(depth_m, width, height)
-    try:
-        K = bag_msgs.intrinsics_from_info(info_msg, width, height)
-    except ValueError as error:
-        raise BagError(f'{topics.info} {where}: {error}') from error
-    return rgb, depth_m, K
+        return decode_frame(rgb, depth, info, settings,
+                            InputTopics(topics.rgb, topics.depth, topics.info))
+    except FrameRejected as error:
+        raise FrameRejected(error.reason, f'{error.topic} at {stamp.sec}.{stamp.nanosec:09d}',
+                            error.detail) from None
 
 
 class _FrameRefiner:
     """Complete the depth of a matched frame and write the outputs."""
 
-    def __init__(self, completer, writer: Writer, connections, options: RefineOptions,
+    def __init__(self, backend, writer: Writer, connections, options: RefineOptions,
                  report: RefineReport):
-        self.completer = completer
+        self.backend = backend
         self.writer = writer
         self.connections = connections
         self.options = options
         self.report = report
 
     def __call__(self, frame) -> None:
-        store, report = bag_msgs.typestore(), self.report
+        store, report, options = bag_msgs.typestore(), self.report, self.options
         start = time.perf_counter()
-        rgb, depth_m, K = decode_frame(frame.rgb, frame.depth, frame.info, report.topics,
-                                       self.options.depth_scale)
-        decoded = time.perf_counter()
-        result = self.completer.complete(rgb, depth_m, K)
+        try:
+            decoded = decode_bag_frame(frame.rgb, frame.depth, frame.info, report.topics,
+                                       options.frame)
+        except FrameRejected as rejected:
+            if rejected.reason not in report.skipped:
+                bag_io.log(f'refine-bag: skipping a frame: {rejected}')
+            report.skipped[rejected.reason] = report.skipped.get(rejected.reason, 0) + 1
+            return
+        for notice in decoded.notices:
+            if notice.key not in report.notices:
+                bag_io.log(f'refine-bag: {notice.text}')
+                report.notices.add(notice.key)
+        decoded_at = time.perf_counter()
+        result = limit_output(self.backend.complete(decoded.rgb, decoded.depth, decoded.K),
+                              options.frame.depth_range)
         completed = time.perf_counter()
-        header = frame.rgb.header
-        height, width = rgb.shape[:2]
-        image, clipped = bag_msgs.depth_image_msg(result.depth, header,
-                                                  self.options.depth_encoding)
-        outputs = [(image, bag_msgs.IMAGE),
-                   (bag_msgs.camera_info_msg(frame.info, header, width, height),
-                    bag_msgs.CAMERA_INFO)]
-        if self.options.points:
-            cloud = bag_msgs.pointcloud_msg(result.depth, K, header, rgb=rgb,
-                                            decimation=self.options.point_decimation)
+        image, info, clipped = depth_outputs(decoded, result.depth, options.depth_encoding)
+        outputs = [(image, bag_msgs.IMAGE), (info, bag_msgs.CAMERA_INFO)]
+        if options.points:
+            cloud = cloud_output(decoded, result.depth, decimation=options.point_decimation)
             outputs.append((cloud, bag_msgs.POINT_CLOUD2))
         for topic, (msg, msgtype) in zip(report.output_topics, outputs):
             # The later log time of the pair: the output cannot exist before its inputs.
             self.writer.write(self.connections[topic], frame.received_ns,
-                              store.serialize_cdr(msg, msgtype))
+                              store.serialize_cdr(bag_msgs.to_rosbags(msg), msgtype))
             report.written[topic] = report.written.get(topic, 0) + 1
         report.clipped_pixels += clipped
         report.frames += 1
-        for stage, seconds in (('decode', decoded - start), ('complete', completed - decoded),
+        for stage, seconds in (('decode', decoded_at - start),
+                               ('complete', completed - decoded_at),
                                ('encode+write', time.perf_counter() - completed)):
             report.timings[stage] = report.timings.get(stage, 0.0) + seconds
 
@@ -242,8 +242,11 @@ def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) ->
                          f'{options.end} s')
     first, prior_info = bag_io.first_messages(reader, topics, start_ns, stop_ns)
     # Unsupported encodings and bad intrinsics fail here, before OUTPUT exists.
-    rgb, _, _ = decode_frame(first['rgb'], first['depth'], first['info'], topics,
-                             options.depth_scale)
+    try:
+        rgb = decode_bag_frame(first['rgb'], first['depth'], first['info'], topics,
+                               options.frame).rgb
+    except FrameRejected as rejected:
+        raise BagError(str(rejected)) from None
     for conn in reader.connections:
         bag_io.connection_source(conn)
     bag_io.check_output(output, options.force, source)
@@ -276,7 +279,7 @@ def check_bag(source, output, options: Optional[RefineOptions] = None) -> BagPla
         return _plan(reader, Path(source), Path(output), options)
 
 
-def refine_bag(source, output, completer, options: Optional[RefineOptions] = None
+def refine_bag(source, output, backend, options: Optional[RefineOptions] = None
                ) -> RefineReport:
     """
     Copy a rosbag2 and add the refined depth of every colour/depth pair.
@@ -287,7 +290,7 @@ def refine_bag(source, output, completer, options: Optional[RefineOptions] = Non
 
     :param source: input bag directory (or .mcap / .db3 file); never modified.
     :param output: output bag directory to create (replaced only with ``options.force``).
-    :param completer: a backend with ``complete(rgb, depth, K) -> CompletionResult``.
+    :param backend: a backend with ``complete(rgb, depth, K) -> CompletionResult``.
     :param options: RefineOptions (defaults when None).
     :return: a RefineReport (``interrupted`` set when stopped by Ctrl-C).
     :raises BagError: for a bag that cannot be processed, before the output is created
@@ -307,7 +310,7 @@ def refine_bag(source, output, completer, options: Optional[RefineOptions] = Non
         try:
             stop = _StopRequest()
             with _sigint_handler(stop):
-                _run(reader, writer, completer, options, report, plan, stop)
+                _run(reader, writer, backend, options, report, plan, stop)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
@@ -334,7 +337,7 @@ def _check_topics(reader: Reader, options: RefineOptions) -> Tuple[TopicSet, Tup
     return topics, names
 
 
-def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
+def _run(reader: Reader, writer: Writer, backend, options: RefineOptions,
          report: RefineReport, plan: BagPlan, stop: _StopRequest) -> None:
     from tqdm import tqdm  # only the bag tools draw a progress bar
 
@@ -350,7 +353,7 @@ def _run(reader: Reader, writer: Writer, completer, options: RefineOptions,
     sync = FrameSynchronizer(slop_s=options.slop_s, clock=lambda: log_ns[0])
     if plan.prior_info is not None:
         sync.add_info(plan.prior_info)
-    refine = _FrameRefiner(completer, writer, outputs, options, report)
+    refine = _FrameRefiner(backend, writer, outputs, options, report)
     adders = {topics.rgb: sync.add_rgb, topics.depth: sync.add_depth, topics.info: sync.add_info}
     show = options.progress
     bar = tqdm(total=_frames_estimate(reader, topics, start_ns, stop_ns, options.max_frames),

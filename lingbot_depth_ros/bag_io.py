@@ -28,15 +28,16 @@ import sys
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lingbot_depth_ros import msg_conversions, synthetic_messages
-from lingbot_depth_ros.bag_msgs import (CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, make_header,
-                                        ros_type_name, to_rosbags, typestore)
+from lingbot_depth_ros.bag_msgs import (CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, ros_type_name,
+                                        to_rosbags, typestore)
+from lingbot_depth_ros.msg_buffers import header_from_ns
+from lingbot_depth_ros.sync import NS_PER_S
 import numpy as np
 from rosbags.interfaces import ConnectionExtRosbag2
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 STORAGES = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
 BAG_VERSION = 9
-NS_PER_S = 1_000_000_000
 # --start / --end values from here on are absolute UNIX times, smaller ones offsets.
 ABSOLUTE_TIME_THRESHOLD_S = 1e9
 
@@ -184,7 +185,7 @@ def write_rgbd_bag(path, frames: Iterable[Tuple[int, np.ndarray, np.ndarray, np.
                  for t, ty in ((topics.rgb, IMAGE), (topics.depth, IMAGE),
                                (topics.info, CAMERA_INFO))}
         for stamp_ns, rgb, depth_m, K in frames:
-            header = make_header(int(stamp_ns), frame_id)
+            header = header_from_ns(int(stamp_ns), frame_id)
             height, width = np.shape(depth_m)
             depth, _ = msg_conversions.depth_to_image(np.asarray(depth_m), header,
                                                       depth_encoding)

@@ -32,20 +32,18 @@ are blended with weights
 
 A second pass fills the rare pixels whose row and column held no measurement at all, so
 every pixel is filled whenever the frame has one valid measurement; every fill is a convex
-blend of valid measurements, so it stays inside ``[min_depth, max_depth]``. With
+blend of valid measurements, so it stays inside the input's depth range. With
 ``keep_valid_input=False`` the result is also smoothed by OpenCV's bilateral filter.
 """
 
-import math
 import time
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from .completion import check_inputs, check_range, CompletionResult, finalize_depth
-from .completion import stage_timer, valid_depth_mask
+from .completion import check_inputs, CompletionResult, finalize_depth, measured, stage_timer
 
 # Keeps a candidate whose colour matches badly from vanishing entirely, so a hole pixel
 # unlike all its candidates still gets the plain spatial blend.
@@ -216,24 +214,30 @@ def nearest_fill(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return depth[rows, cols].astype(np.float32)
 
 
-class ClassicalCompleter:
-    """
-    Colour-guided hole filling on the CPU (the backend when no network is configured).
+class CpuBackend:
+    """What the CPU backends share of the Backend protocol: no device memory to manage."""
 
-    Implements the completion-backend protocol: ``complete(rgb, depth, K)``.
-    """
+    device = 'cpu'
+
+    def release_memory(self) -> None:
+        """Do nothing: a CPU backend holds no device cache."""
+
+    def status(self) -> Dict[str, str]:
+        """Return no extra diagnostics."""
+        return {}
+
+
+class ClassicalBackend(CpuBackend):
+    """Colour-guided hole filling on the CPU (the backend when no network is configured)."""
 
     name = 'classical'
 
-    def __init__(self, min_depth: float = 0.0, max_depth: float = math.inf,
-                 keep_valid_input: bool = True, color_sigma: float = 0.05,
+    def __init__(self, keep_valid_input: bool = True, color_sigma: float = 0.05,
                  vertical_bias: float = 3.0, guide_median: int = 3,
                  denoise_sigma_m: float = 0.03):
         """
         Configure the filler.
 
-        :param min_depth: input below this is ignored; output is NaN below it.
-        :param max_depth: input beyond this is ignored; output is NaN beyond it.
         :param keep_valid_input: output the measured depth unchanged where it was valid;
             otherwise the whole result is smoothed by a bilateral filter.
         :param color_sigma: colour distance scale (see :func:`guided_fill`).
@@ -242,7 +246,6 @@ class ClassicalCompleter:
         :param denoise_sigma_m: range sigma in metres of the bilateral smoothing used when
             ``keep_valid_input`` is False.
         """
-        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
         if color_sigma <= 0.0:
             raise ValueError(f'color_sigma: expected > 0, got {color_sigma}')
         if vertical_bias <= 0.0:
@@ -265,12 +268,12 @@ class ClassicalCompleter:
         :param depth: float32 HxW metres (0 / NaN / inf = no measurement) or None; without
             any measurement there is nothing to fill from and the output is all NaN.
         :param K: 3x3 pixel intrinsics (validated; the fill works in image space).
-        :return: the CompletionResult (``points`` is None).
+        :return: the CompletionResult.
         """
         start = time.perf_counter()
         timings = {}
         rgb, depth, K = check_inputs(rgb, depth, K)
-        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
+        valid = measured(depth, rgb.shape[:2])
         with stage_timer(timings, 'fill'):
             if depth is None:
                 prediction = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
@@ -280,27 +283,20 @@ class ClassicalCompleter:
         if not self.keep_valid_input and valid.any():
             with stage_timer(timings, 'denoise'):
                 prediction = cv2.bilateralFilter(prediction, 5, self.denoise_sigma_m, 2.0)
-        # Blends of in-range values are in range up to float32 rounding; keep them there.
-        np.clip(prediction, self.min_depth, self.max_depth, out=prediction)
-        out, filled = finalize_depth(prediction, depth, valid, self.keep_valid_input,
-                                     self.min_depth, self.max_depth)
+        if valid.any():
+            # Blends of measurements lie between them up to float32 rounding; keep them
+            # there, so a user's depth range never cuts a fill at its edge.
+            measurements = depth[valid]
+            np.clip(prediction, measurements.min(), measurements.max(), out=prediction)
+        out, filled = finalize_depth(prediction, depth, valid, self.keep_valid_input)
         timings['total'] = time.perf_counter() - start
         return CompletionResult(depth=out, filled=filled, valid_input=valid, timings=timings)
 
 
-class NearestFillCompleter:
+class NearestFillBackend(CpuBackend):
     """Nearest-valid-pixel fill: the simplest baseline evaluations report."""
 
     name = 'nearest'
-
-    def __init__(self, min_depth: float = 0.0, max_depth: float = math.inf):
-        """
-        Configure the baseline.
-
-        :param min_depth: input below this is ignored.
-        :param max_depth: input beyond this is ignored.
-        """
-        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
 
     def complete(self, rgb: np.ndarray, depth, K: np.ndarray) -> CompletionResult:
         """
@@ -313,12 +309,11 @@ class NearestFillCompleter:
         """
         start = time.perf_counter()
         rgb, depth, K = check_inputs(rgb, depth, K)
-        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
+        valid = measured(depth, rgb.shape[:2])
         if depth is None:
             prediction = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
         else:
             prediction = nearest_fill(depth, valid)
-        out, filled = finalize_depth(prediction, depth, valid, True, self.min_depth,
-                                     self.max_depth)
+        out, filled = finalize_depth(prediction, depth, valid, True)
         return CompletionResult(depth=out, filled=filled, valid_input=valid,
                                 timings={'total': time.perf_counter() - start})

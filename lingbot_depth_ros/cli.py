@@ -23,11 +23,14 @@ the subcommand that needs them, so ``--help`` and the classical backend start fa
 """
 
 import argparse
+from dataclasses import replace
 import math
 import sys
 from typing import List, Optional, Sequence
 
 from lingbot_depth_ros import __version__
+from lingbot_depth_ros.backend_options import (add_backend_arguments, add_frame_arguments,
+                                               backend_settings, frame_settings)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -65,24 +68,7 @@ def add_refine_bag_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('input', help='input rosbag2 directory (or .mcap / .db3 file); '
                         'never modified')
     parser.add_argument('output', help='output rosbag2 directory; must not exist unless --force')
-    engine = parser.add_argument_group('backend')
-    engine.add_argument('--model', metavar='PATH_OR_ID',
-                        help='network checkpoint: model.pt, a directory holding it, a '
-                        '.safetensors file, a Hugging Face repo id, or random:<config>')
-    engine.add_argument('--backend', choices=('network', 'classical'),
-                        help='completion backend (default: network when --model is given, '
-                        'else classical)')
-    engine.add_argument('--device', default='auto', metavar='DEVICE',
-                        help='torch device for the network (default: auto)')
-    engine.add_argument('--precision', default='fp32', choices=('fp32', 'fp16', 'bf16'),
-                        help='network precision (default: fp32)')
-    engine.add_argument('--resolution-level', type=int, choices=range(10), default=9,
-                        metavar='0..9', help='network token budget, 0 fastest to 9 most '
-                        'detailed (default: 9)')
-    engine.add_argument('--min-depth', type=_non_negative_float, default=0.0, metavar='M',
-                        help='smallest valid depth in metres, input and output (default: 0)')
-    engine.add_argument('--max-depth', type=_non_negative_float, default=math.inf, metavar='M',
-                        help='largest valid depth in metres (default: no limit)')
+    add_backend_arguments(parser)
     topics = parser.add_argument_group('topics (default: RealSense or Orbbec names, '
                                        'auto-detected)')
     topics.add_argument('--rgb-topic', metavar='TOPIC',
@@ -92,8 +78,7 @@ def add_refine_bag_arguments(parser: argparse.ArgumentParser) -> None:
     topics.add_argument('--info-topic', metavar='TOPIC', help='colour camera_info topic')
     topics.add_argument('--slop', type=_non_negative_float, default=0.02, metavar='S',
                         help='largest colour/depth stamp difference in seconds (default: 0.02)')
-    topics.add_argument('--depth-scale', type=float, default=0.001, metavar='S',
-                        help='metres per unit of 16UC1 input depth (default: 0.001)')
+    add_frame_arguments(parser.add_argument_group('depth'))
     out = parser.add_argument_group('output')
     out.add_argument('--output-prefix', default='/lingbot_depth', metavar='NS',
                      help='namespace of the added topics <prefix>/depth_refined/image, '
@@ -117,45 +102,6 @@ def add_refine_bag_arguments(parser: argparse.ArgumentParser) -> None:
     span.add_argument('--no-progress', action='store_true', help='hide the progress bar')
 
 
-def choose_backend(args: argparse.Namespace) -> str:
-    """
-    Resolve the backend the ``refine-bag`` arguments ask for.
-
-    :param args: parsed ``refine-bag`` arguments.
-    :return: ``'network'`` or ``'classical'``.
-    :raises UsageError: for --backend network without --model, or --model with classical.
-    """
-    backend = args.backend or ('network' if args.model else 'classical')
-    if backend == 'classical' and args.model:
-        raise UsageError('--model selects a network; it cannot be used with '
-                         '--backend classical')
-    if backend == 'network' and not args.model:
-        raise UsageError('--backend network needs --model PATH_OR_ID (random:tiny for a test '
-                         'network)')
-    return backend
-
-
-def create_backend(args: argparse.Namespace, image_size=(480, 640)):
-    """
-    Build the completion backend the ``refine-bag`` arguments ask for.
-
-    The classical backend is built directly, so it neither imports torch nor needs it.
-
-    :param args: parsed ``refine-bag`` arguments.
-    :param image_size: (height, width) of the frames, for the network's warm-up.
-    :return: an object with ``complete(rgb, depth, K)`` and ``name``.
-    :raises UsageError: as ``choose_backend``.
-    """
-    if choose_backend(args) == 'classical':
-        from lingbot_depth_ros.classical import ClassicalCompleter
-        return ClassicalCompleter(min_depth=args.min_depth, max_depth=args.max_depth)
-    from lingbot_depth_ros.inference import create_completer
-    return create_completer(args.model, 'network', device=args.device,
-                            precision=args.precision, resolution_level=args.resolution_level,
-                            min_depth=args.min_depth, max_depth=args.max_depth,
-                            warmup_size=tuple(image_size))
-
-
 def run_refine_bag(args: argparse.Namespace) -> int:
     """
     Run ``refine-bag``.
@@ -163,25 +109,29 @@ def run_refine_bag(args: argparse.Namespace) -> int:
     :param args: parsed arguments.
     :return: the exit code.
     """
+    from lingbot_depth_ros.backend_factory import create_backend
     from lingbot_depth_ros.bag import check_bag, refine_bag, RefineOptions
     from lingbot_depth_ros.bag_io import log
 
+    # Bad arguments, a bad bag or OUTPUT fail before a network is loaded.
+    try:
+        settings = backend_settings(args)
+        frame = frame_settings(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     options = RefineOptions(
         rgb_topic=args.rgb_topic, depth_topic=args.depth_topic, info_topic=args.info_topic,
         output_prefix=args.output_prefix, points=args.points,
         point_decimation=args.point_decimation, depth_encoding=args.depth_encoding,
-        depth_scale=args.depth_scale, storage=args.storage, max_frames=args.max_frames,
+        frame=frame, storage=args.storage, max_frames=args.max_frames,
         start=args.start, end=args.end, slop_s=args.slop, force=args.force,
         progress=False if args.no_progress else None)
-    # Bad arguments, a bad bag or OUTPUT fail before a network is loaded.
-    choose_backend(args)
     plan = check_bag(args.input, args.output, options)
     topics = plan.topics
-    completer = create_backend(args, plan.image_size)
+    backend = create_backend(replace(settings, warmup_size=plan.image_size))
     log(f'refine-bag: {args.input} -> {args.output}: colour {topics.rgb}, depth '
-        f'{topics.depth}, camera_info {topics.info}; backend '
-        f'{getattr(completer, "name", type(completer).__name__)}')
-    report = refine_bag(args.input, args.output, completer, options)
+        f'{topics.depth}, camera_info {topics.info}; backend {backend.name}')
+    report = refine_bag(args.input, args.output, backend, options)
     log(report.summary())
     log(f'wrote {args.output}: ' + ', '.join(f'{t} ({n})' for t, n in report.written.items()))
     if report.interrupted:

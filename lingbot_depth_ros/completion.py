@@ -13,21 +13,26 @@
 # limitations under the License.
 
 """
-Result type and shared helpers of the depth-completion backends (numpy only).
+The completion-backend protocol, its result type and the helpers every backend shares.
 
 Every backend (the network engine in ``inference.py``, the classical one in
-``classical.py``) implements ``complete(rgb, depth, K) -> CompletionResult`` and uses the
-helpers here, so that validity, range clamping and the ``filled`` mask mean the same thing
-whichever backend produced a frame.
+``classical.py``) implements :class:`Backend` and uses the helpers here, so that validity,
+keeping measurements and the ``filled`` mask mean the same thing whichever backend
+produced a frame. Backends see depth already limited to the user's range (holes are 0) and
+return every finite positive prediction: the depth range has one owner, the frame path
+(``frame_decoding``), which applies it to the input and to the output.
 """
 
 import contextlib
 from dataclasses import dataclass, field
-import math
 import time
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Protocol, runtime_checkable, Tuple
 
+from lingbot_depth_ros.geometry import DepthRange
 import numpy as np
+
+# Finite and > 0: what a backend treats as a measurement (the user's range is applied before).
+MEASURED = DepthRange()
 
 
 @dataclass
@@ -39,39 +44,47 @@ class CompletionResult:
     :ivar filled: bool HxW, pixels without a valid input measurement that now have a
         finite depth.
     :ivar valid_input: bool HxW, pixels whose input depth was a valid measurement.
-    :ivar points: float32 HxWx3 camera-frame points (metres) or None when not computed.
     :ivar timings: seconds per stage, e.g. ``{'fill': 0.004, 'total': 0.006}``.
     """
 
     depth: np.ndarray
     filled: np.ndarray
     valid_input: np.ndarray
-    points: Optional[np.ndarray] = None
     timings: Dict[str, float] = field(default_factory=dict)
 
-    @property
-    def coverage(self) -> float:
-        """Return the fraction of pixels with a finite output depth."""
-        if self.depth.size == 0:
-            return 0.0
-        return float(np.count_nonzero(np.isfinite(self.depth))) / self.depth.size
+
+class OutOfMemory(RuntimeError):
+    """The backend's device ran out of memory on this frame; its caches are already freed."""
 
 
-def check_range(min_depth: float, max_depth: float) -> Tuple[float, float]:
-    """
-    Validate a depth range.
+@runtime_checkable
+class Backend(Protocol):
+    """What the node and the offline tools need of a completion backend."""
 
-    :param min_depth: smallest accepted depth in metres (>= 0).
-    :param max_depth: largest accepted depth in metres (> min_depth, may be inf).
-    :return: ``(min_depth, max_depth)`` as floats.
-    :raises ValueError: when the range is negative, NaN or empty.
-    """
-    lo, hi = float(min_depth), float(max_depth)
-    if math.isnan(lo) or lo < 0.0 or math.isinf(lo):
-        raise ValueError(f'min_depth: expected a finite value >= 0, got {min_depth!r}')
-    if math.isnan(hi) or hi <= lo:
-        raise ValueError(f'max_depth: expected a value > min_depth ({lo}), got {max_depth!r}')
-    return lo, hi
+    #: Shown in logs and diagnostics, e.g. ``'classical'`` or ``'network:model.pt'``.
+    name: str
+    #: Where it computes, e.g. ``'cpu'`` or ``'cuda:0'``.
+    device: str
+
+    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                 K: np.ndarray) -> CompletionResult:
+        """
+        Complete one frame.
+
+        :param rgb: uint8 HxWx3 RGB.
+        :param depth: float32 HxW metres, 0 / NaN where there is no measurement, or None
+            (monocular: no depth at all).
+        :param K: 3x3 pixel intrinsics of the colour camera.
+        :return: the CompletionResult at the colour size.
+        :raises OutOfMemory: when the device ran out of memory (the frame is lost, the
+            backend stays usable).
+        """
+
+    def release_memory(self) -> None:
+        """Free cached buffers (after an out-of-memory error or before idling)."""
+
+    def status(self) -> Dict[str, str]:
+        """Return key/values for the diagnostics, e.g. GPU memory in use."""
 
 
 def check_inputs(rgb: np.ndarray, depth: Optional[np.ndarray],
@@ -107,49 +120,31 @@ def check_inputs(rgb: np.ndarray, depth: Optional[np.ndarray],
     return rgb, depth, K
 
 
-def valid_depth_mask(depth: Optional[np.ndarray], shape: Optional[Tuple[int, int]] = None,
-                     min_depth: float = 0.0, max_depth: float = math.inf) -> np.ndarray:
+def measured(depth: Optional[np.ndarray], shape: Tuple[int, int]) -> np.ndarray:
     """
-    Return the pixels holding a usable depth measurement.
+    Return the pixels of a backend's input that hold a measurement.
 
-    A measurement is usable when it is finite, strictly positive and inside
-    ``[min_depth, max_depth]``.
-
-    :param depth: float HxW metres, or None (then nothing is valid).
-    :param shape: (H, W) of the result when ``depth`` is None.
-    :param min_depth: smallest usable depth in metres.
-    :param max_depth: largest usable depth in metres.
+    :param depth: float HxW metres, or None (then nothing is measured).
+    :param shape: (H, W) of the frame.
     :return: bool HxW.
     """
     if depth is None:
-        if shape is None:
-            raise ValueError('shape: expected (H, W) when depth is None, got None')
         return np.zeros(shape, dtype=bool)
-    with np.errstate(invalid='ignore'):
-        valid = np.isfinite(depth) & (depth > 0.0)
-        if min_depth > 0.0:
-            valid &= depth >= min_depth
-        if math.isfinite(max_depth):
-            valid &= depth <= max_depth
-    return valid
+    return MEASURED.valid(depth)
 
 
 def finalize_depth(prediction: np.ndarray, depth: Optional[np.ndarray], valid_input: np.ndarray,
-                   keep_valid_input: bool = False, min_depth: float = 0.0,
-                   max_depth: float = math.inf) -> Tuple[np.ndarray, np.ndarray]:
+                   keep_valid_input: bool) -> Tuple[np.ndarray, np.ndarray]:
     """
     Apply the common output rules of every backend.
 
     Valid input measurements replace the prediction when ``keep_valid_input``; then every
-    value that is not finite, not positive or outside ``[min_depth, max_depth]`` becomes
-    NaN.
+    value that is not finite or not positive becomes NaN.
 
     :param prediction: float HxW predicted depth in metres (not modified).
     :param depth: float HxW input depth in metres, or None.
     :param valid_input: bool HxW, the usable input measurements.
     :param keep_valid_input: copy valid input measurements into the output.
-    :param min_depth: smallest output depth in metres.
-    :param max_depth: largest output depth in metres.
     :return: ``(depth float32 HxW with NaN holes, filled bool HxW)``.
     """
     out = np.array(prediction, dtype=np.float32, copy=True)
@@ -157,15 +152,9 @@ def finalize_depth(prediction: np.ndarray, depth: Optional[np.ndarray], valid_in
         raise ValueError(f'prediction: expected shape {valid_input.shape}, got {out.shape}')
     if keep_valid_input and depth is not None:
         np.copyto(out, depth, where=valid_input)
-    with np.errstate(invalid='ignore'):
-        bad = ~np.isfinite(out) | (out <= 0.0)
-        if min_depth > 0.0:
-            bad |= out < min_depth
-        if math.isfinite(max_depth):
-            bad |= out > max_depth
-    out[bad] = np.nan
-    filled = ~valid_input & ~bad
-    return out, filled
+    good = MEASURED.valid(out)
+    out[~good] = np.nan
+    return out, ~valid_input & good
 
 
 @contextlib.contextmanager

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional
 
 from lingbot_depth_ros import msg_conversions, synthetic
 from lingbot_depth_ros.demo_session import DemoSession, INPUT_TOPICS
-from lingbot_depth_ros.evaluation_metrics import depth_metrics
+from lingbot_depth_ros.evaluation_metrics import depth_metrics, MEASURED
 from lingbot_depth_ros.evaluation_report import comparison_image, write_image
 import numpy as np
 
@@ -119,7 +119,7 @@ def frame_report(frame, refined: np.ndarray) -> Dict[str, float]:
     :return: coverage before/after and RMSE/MAE of sensor and refined depth.
     """
     gt = frame.depth_gt
-    known = np.isfinite(gt) & (gt > 0)
+    known = MEASURED.valid(gt)
     holes = known & ~frame.sensor_valid
     sensor = np.where(frame.sensor_valid, frame.depth_sensor, np.nan)
     on_holes = depth_metrics(refined, gt, holes)

@@ -53,8 +53,11 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .classical import ClassicalCompleter, NearestFillCompleter
-from .completion import CompletionResult, valid_depth_mask
+from .backend_factory import BackendSettings, create_backend
+from .backend_options import add_backend_arguments, add_frame_arguments, backend_settings
+from .backend_options import frame_settings
+from .classical import ClassicalBackend, CpuBackend, NearestFillBackend
+from .completion import Backend, CompletionResult, measured
 from .evaluation_data import (folder_has_sensor_depth, folder_samples, Sample,
                               synthetic_samples)
 from .evaluation_metrics import corrupt_depth, LEVELS, MetricSums
@@ -66,7 +69,7 @@ REGIONS = ('all', 'holes')
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-class SensorAsIs:
+class SensorAsIs(CpuBackend):
     """The 'backend' that returns its input: what the camera alone gives."""
 
     name = 'sensor'
@@ -81,25 +84,23 @@ class SensorAsIs:
         :param K: 3x3 intrinsics (unused).
         :return: the CompletionResult.
         """
-        valid = valid_depth_mask(depth, rgb.shape[:2])
+        valid = measured(depth, rgb.shape[:2])
         out = np.full(rgb.shape[:2], np.nan, dtype=np.float32)
         if depth is not None:
             out[valid] = depth[valid]
         return CompletionResult(depth=out, filled=np.zeros_like(valid), valid_input=valid)
 
 
-def build_backends(model: Optional[str] = None, **network_options) -> List[object]:
+def build_backends(network: Optional[BackendSettings] = None) -> List[Backend]:
     """
     Return the backends to compare: sensor, nearest, classical and the network if given.
 
-    :param model: network spec for ``inference.create_completer`` (None: no network).
-    :param network_options: options of the network engine (device, precision, ...).
-    :return: objects with ``name`` and ``complete(rgb, depth, K)``.
+    :param network: settings of the network to evaluate beside them (None: no network).
+    :return: the backends.
     """
-    backends = [SensorAsIs(), NearestFillCompleter(), ClassicalCompleter()]
-    if model:
-        from .inference import create_completer  # torch is needed only for the network
-        backends.append(create_completer(model, backend='network', **network_options))
+    backends = [SensorAsIs(), NearestFillBackend(), ClassicalBackend()]
+    if network is not None:
+        backends.append(create_backend(network))
     return backends
 
 
@@ -178,7 +179,7 @@ def evaluate(samples: Iterable[Sample], backends: Sequence[object], protocols: S
         if log:
             log(f'evaluate: sample {index + 1} {sample.name}')
         for case in make_cases(sample, index, protocols, levels, seed):
-            holes = ~valid_depth_mask(case.depth, sample.rgb.shape[:2])
+            holes = ~measured(case.depth, sample.rgb.shape[:2])
             shown = []
             for backend in backends:
                 start = time.perf_counter()
@@ -220,25 +221,17 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--num-samples', type=int, default=None,
                         help='number of samples (default: 8 synthetic scenes, or every '
                         'frame of a folder)')
-    parser.add_argument('--model', default=None,
-                        help='network to evaluate beside the baselines: checkpoint path, '
-                        'directory, Hugging Face id or random:<config>')
-    parser.add_argument('--device', default='auto', help='network device (default: auto)')
-    parser.add_argument('--precision', choices=('fp32', 'bf16', 'fp16'), default='fp32',
-                        help='network precision (default: fp32)')
-    parser.add_argument('--num-tokens', type=int, default=None,
-                        help="network ViT token budget (default: the engine's)")
     parser.add_argument('--output', default='evaluation_output',
                         help='output folder (default: evaluation_output)')
     parser.add_argument('--seed', type=int, default=0,
                         help='first synthetic scene and seed of the block masks (default: 0)')
     parser.add_argument('--width', type=int, default=640, help='synthetic image width')
     parser.add_argument('--height', type=int, default=480, help='synthetic image height')
-    parser.add_argument('--depth-scale', type=float, default=0.001,
-                        help='metres per unit of integer depth images in a folder '
-                        '(default: 0.001)')
     parser.add_argument('--no-png', action='store_true',
                         help='skip the per-sample comparison images')
+    # The network (--model) is evaluated beside the fixed baselines, hence no --backend.
+    add_backend_arguments(parser, with_choice=False)
+    add_frame_arguments(parser.add_argument_group('depth (folder datasets)'), with_range=False)
 
 
 def _usage(message: str) -> int:
@@ -261,6 +254,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _usage(f'--num-samples: expected >= 1, got {args.num_samples}')
     if args.width < 8 or args.height < 8:
         return _usage(f'--width/--height: expected >= 8, got {args.width}x{args.height}')
+    try:
+        network = backend_settings(args, (args.height, args.width), backend='network') \
+            if args.model else None
+        depth_scale = frame_settings(args).depth_scale
+    except ValueError as error:
+        return _usage(str(error))
     protocols = PROTOCOLS if args.protocol == 'both' else (args.protocol,)
     levels = tuple(LEVELS) if 'all' in args.level else tuple(dict.fromkeys(args.level))
     if args.data == 'synthetic':
@@ -275,14 +274,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 return _usage(f'--protocol natural: {root} has no depth/ folder of sensor '
                               'depth')
             protocols = ('blocks',)
-        samples = folder_samples(root, args.depth_scale, args.num_samples)
+        samples = folder_samples(root, depth_scale, args.num_samples)
         source = f'folder {root}'
-    network_options = {'device': args.device, 'precision': args.precision}
-    if args.num_tokens is not None:
-        if args.num_tokens < 1:
-            return _usage(f'--num-tokens: expected >= 1, got {args.num_tokens}')
-        network_options['num_tokens'] = args.num_tokens
-    backends = build_backends(args.model, **network_options)
+    backends = build_backends(network)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     image_dir = None if args.no_png else output / 'samples'

@@ -37,7 +37,7 @@ from typing import Iterator, List, NamedTuple, Optional
 import cv2
 import numpy as np
 
-from .geometry import depth_to_meters
+from .geometry import check_intrinsics, depth_to_meters
 
 RGB_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DEPTH_SUFFIXES = ('.png', '.npy', '.tif', '.tiff')
@@ -121,11 +121,7 @@ def read_intrinsics(path: Path) -> np.ndarray:
     values = np.loadtxt(path, dtype=np.float64).reshape(-1)
     if values.size != 9:
         raise ValueError(f'{path}: expected 9 numbers (a 3x3 K), got {values.size}')
-    K = values.reshape(3, 3)
-    if not (np.all(np.isfinite(K)) and K[0, 0] > 0 and K[1, 1] > 0):
-        raise ValueError(f'{path}: expected finite positive focal lengths, got '
-                         f'fx={K[0, 0]}, fy={K[1, 1]}')
-    return K
+    return check_intrinsics(values, str(path))
 
 
 class Capture(NamedTuple):

@@ -33,6 +33,11 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from .geometry import DepthRange
+
+# Ground truth counts where it is finite and > 0.
+MEASURED = DepthRange()
+
 METRICS = ('rmse', 'mae', 'absrel', 'delta_1_25', 'delta_1_05', 'coverage')
 METRIC_TITLES = {'rmse': 'RMSE [m]', 'mae': 'MAE [m]', 'absrel': 'AbsRel',
                  'delta_1_25': 'δ<1.25', 'delta_1_05': 'δ<1.05', 'coverage': 'coverage'}
@@ -130,7 +135,7 @@ def corrupt_depth(gt: np.ndarray, level: CorruptionLevel,
     if gt.ndim != 2:
         raise ValueError(f'gt: expected an (H, W) depth image, got shape {gt.shape}')
     mask = block_mask(gt.shape, level, rng)
-    valid = np.isfinite(gt) & (gt > 0.0) & ~mask
+    valid = MEASURED.valid(gt) & ~mask
     z = np.where(valid, gt, 0.0)
     if level.shot_quantum_m > 0.0:
         z = rng.poisson(z / level.shot_quantum_m) * level.shot_quantum_m
@@ -168,7 +173,7 @@ class MetricSums:
         if region is not None and region.shape != gt.shape:
             raise ValueError(f'region: expected shape {gt.shape}, got {region.shape}')
         with np.errstate(invalid='ignore'):
-            evaluated = np.isfinite(gt) & (gt > 0.0)
+            evaluated = MEASURED.valid(gt)
             if region is not None:
                 evaluated &= region
             g = gt[evaluated].astype(np.float64)

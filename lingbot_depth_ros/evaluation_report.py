@@ -22,7 +22,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .evaluation_metrics import METRIC_TITLES, METRICS
+from .evaluation_metrics import MEASURED, METRIC_TITLES, METRICS
 
 CSV_COLUMNS = ('protocol', 'level', 'sample', 'backend', 'region') + METRICS + (
     'pixels', 'time_ms')
@@ -121,7 +121,7 @@ def comparison_image(rgb: np.ndarray, depth_in: np.ndarray, gt: np.ndarray,
     :param title: text on the first panel.
     :return: uint8 BGR image.
     """
-    known = gt[np.isfinite(gt) & (gt > 0)]
+    known = gt[MEASURED.valid(gt)]
     low, high = (np.percentile(known, [2, 98]) if known.size else (0.0, 1.0))
     errors = [np.abs(p - gt) for _, p in predictions]
     finite = np.concatenate([e[np.isfinite(e)] for e in errors]) if errors else np.zeros(0)

@@ -22,6 +22,8 @@ Conventions (REP 103 / REP 118 / depth_image_proc):
 """
 
 from collections import OrderedDict
+from dataclasses import dataclass
+import math
 import threading
 
 import numpy as np
@@ -94,11 +96,60 @@ def depth_to_meters(depth, depth_scale=0.001):
         raise ValueError('depth.dtype: expected an integer or floating type, got %s'
                          % depth.dtype)
     depth_m = depth.astype(np.float32)
-    # NaN compares False, so one pair of comparisons rejects NaN, inf, 0 and negatives.
-    valid = depth_m > 0
-    valid &= depth_m < np.inf
+    valid = DepthRange().valid(depth_m)
     np.copyto(depth_m, 0.0, where=~valid)
     return depth_m, valid
+
+
+@dataclass(frozen=True)
+class DepthRange:
+    """
+    The depths in metres that count as measurements: finite, > 0 and within [min_m, max_m].
+
+    One rule for every consumer: input pixels outside it are holes, output pixels outside it
+    become NaN (and so drop out of the point cloud).
+    """
+
+    min_m: float = 0.0
+    max_m: float = math.inf
+
+    def __post_init__(self):
+        """Reject a negative, NaN or empty range."""
+        lo, hi = float(self.min_m), float(self.max_m)
+        if not (math.isfinite(lo) and lo >= 0.0):
+            raise ValueError('min_depth: expected a finite value >= 0, got %r' % (self.min_m,))
+        if math.isnan(hi) or hi <= lo:
+            raise ValueError('max_depth: expected a value > min_depth (%r), got %r'
+                             % (lo, self.max_m))
+        object.__setattr__(self, 'min_m', lo)
+        object.__setattr__(self, 'max_m', hi)
+
+    def valid(self, depth):
+        """
+        Return the pixels holding a usable depth.
+
+        :param depth: float array of metres (any shape).
+        :return: bool array of the same shape.
+        """
+        depth = np.asarray(depth)
+        # NaN compares False, so NaN, 0, negatives and +inf all fail one of the comparisons.
+        valid = depth >= self.min_m if self.min_m > 0.0 else depth > 0.0
+        valid &= depth <= self.max_m if math.isfinite(self.max_m) else depth < np.inf
+        return valid
+
+    def invalid_to_nan(self, depth):
+        """
+        Return float32 depth with NaN wherever it is not :meth:`valid`.
+
+        :param depth: float array of metres (not modified).
+        :return: ``(depth float32, valid bool)``; the array is a copy only when some pixel
+            had to change.
+        """
+        depth = np.asarray(depth, dtype=np.float32)
+        valid = self.valid(depth)
+        if not valid.all():
+            depth = np.where(valid, depth, np.float32(np.nan))
+        return depth, valid
 
 
 def scale_intrinsics(K, sx, sy):

@@ -15,52 +15,42 @@
 """
 The inference engine: numpy frames in, refined metric depth out.
 
-:class:`DepthCompleter` owns everything around the network's forward pass that a robot
+:class:`NetworkBackend` owns everything around the network's forward pass that a robot
 needs per frame: device and precision, host/device transfer through reused (pinned, on
 CUDA) buffers, the token budget, the mask head, the range clamp and keeping sensor
-values. It implements the completion-backend protocol of :mod:`.completion`, as does
-the classical backend, and :func:`create_completer` picks one of the two.
+values. It implements the :class:`.completion.Backend` protocol, as does the classical
+backend; :func:`.backend_factory.create_backend` picks one of them.
 """
 
-import logging
-import math
 import time
 from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 
-from .completion import check_inputs, check_range, CompletionResult, finalize_depth
-from .completion import stage_timer, valid_depth_mask
-from .geometry import back_project
+from .backend_factory import check_device, check_precision
+from .completion import check_inputs, CompletionResult, finalize_depth, measured, OutOfMemory
+from .completion import stage_timer
 
-LOGGER = logging.getLogger(__name__)
-
-PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-BACKENDS = ('auto', 'network', 'classical')
+# Autocast dtype of each precision name of backend_factory.PRECISIONS (None: no autocast).
+AUTOCAST_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def resolve_device(device: str) -> torch.device:
     """
-    Turn a device name into a torch device; 'auto' picks CUDA when available.
+    Turn a checked device name into a torch device; 'auto' picks CUDA when available.
 
-    :param device: 'auto', 'cpu', 'cuda' or 'cuda:N'.
+    :param device: a name ``backend_factory.check_device`` accepts.
     :return: the torch device.
     :raises ValueError: for an unknown name or CUDA asked for where there is none.
     """
+    device = check_device(device)
     if device == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {device!r}"
-                         ) from error
-    if resolved.type == 'cuda' and not torch.cuda.is_available():
+    if device.startswith('cuda') and not torch.cuda.is_available():
         raise ValueError(f'device: {device!r} requested but CUDA is not available '
                          '(use device: auto or cpu)')
-    if resolved.type not in ('cpu', 'cuda'):
-        raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
-    return resolved
+    return torch.device(device)
 
 
 class _FrameBuffers:
@@ -105,20 +95,18 @@ class _FrameBuffers:
         return self.out_depth.numpy(), None if mask is None else self.out_mask.numpy()
 
 
-class DepthCompleter:
+class NetworkBackend:
     """
     Run LingBot-Depth on numpy RGB-D frames.
 
     The outputs are the network's prediction at the input size, NaN where the mask head
-    rejects a pixel (``apply_mask``) or the value falls outside ``[min_depth,
-    max_depth]``; with ``keep_valid_input`` every valid sensor value is kept and only
-    holes are filled.
+    rejects a pixel (``apply_mask``); with ``keep_valid_input`` every valid sensor value is
+    kept and only holes are filled.
     """
 
     def __init__(self, model, device: str = 'auto', precision: str = 'fp32',
                  num_tokens: Optional[int] = None, resolution_level: int = 9,
-                 keep_valid_input: bool = False, min_depth: float = 0.0,
-                 max_depth: float = math.inf, apply_mask: bool = True,
+                 keep_valid_input: bool = True, apply_mask: bool = True,
                  compile_model: bool = False, warmup: bool = True,
                  warmup_size: Tuple[int, int] = (480, 640),
                  fix_unit_depth_hole: bool = False, profile_stages: bool = False,
@@ -133,8 +121,6 @@ class DepthCompleter:
         :param num_tokens: ViT token budget; None derives it from ``resolution_level``.
         :param resolution_level: 0 (fastest, 1200 tokens) to 9 (3600 tokens).
         :param keep_valid_input: keep valid sensor values, fill only the holes.
-        :param min_depth: smallest output depth (metres); smaller outputs become NaN.
-        :param max_depth: largest output depth (metres); larger outputs become NaN.
         :param apply_mask: NaN where the mask head says the prediction is unreliable.
         :param compile_model: wrap encoder and decoder in ``torch.compile`` (static shapes).
         :param warmup: run one frame of ``warmup_size`` now, not on the first message.
@@ -148,23 +134,21 @@ class DepthCompleter:
             otherwise unmapped and faulted in again every frame (0.8 s -> 2.7 s per
             vits_a frame here). Process-wide: RSS stays near its peak.
         """
-        if precision not in PRECISIONS:
-            raise ValueError(f'precision: expected one of {sorted(PRECISIONS)}, '
-                             f'got {precision!r}')
+        check_precision(precision)
         if num_tokens is not None and (int(num_tokens) != num_tokens or num_tokens < 1):
             raise ValueError(f'num_tokens: expected a positive integer or None, '
                              f'got {num_tokens!r}')
         if not 0 <= resolution_level <= 9:
             raise ValueError(f'resolution_level: expected 0..9, got {resolution_level!r}')
-        self.min_depth, self.max_depth = check_range(min_depth, max_depth)
-        self.device = resolve_device(device)
-        if tune_allocator and self.device.type == 'cpu':
+        self.torch_device = resolve_device(device)
+        self.device = str(self.torch_device)
+        if tune_allocator and self.torch_device.type == 'cpu':
             from .model import configure_cpu_allocator
             configure_cpu_allocator()
         self.precision = precision
         self.keep_valid_input = keep_valid_input
         self.apply_mask = apply_mask
-        self.profile_stages = profile_stages or self.device.type == 'cpu'
+        self.profile_stages = profile_stages or self.torch_device.type == 'cpu'
         if isinstance(model, str):
             from .model import load_model
             self.model_id = model
@@ -172,7 +156,7 @@ class DepthCompleter:
         else:
             self.model_id = type(model).__name__
         self.name = f'network:{self.model_id}'
-        self.model = model.eval().to(self.device)
+        self.model = model.eval().to(self.torch_device)
         self.model.fix_unit_depth_hole = fix_unit_depth_hole
         self.num_tokens = int(num_tokens) if num_tokens is not None else None
         self.resolution_level = resolution_level
@@ -203,7 +187,7 @@ class DepthCompleter:
 
     def _buffers_for(self, height: int, width: int) -> _FrameBuffers:
         if self._buffers is None or self._buffers.size != (height, width):
-            self._buffers = _FrameBuffers(height, width, self.device)
+            self._buffers = _FrameBuffers(height, width, self.torch_device)
         return self._buffers
 
     def _stage(self, timings: Dict[str, float], name: str):
@@ -212,14 +196,14 @@ class DepthCompleter:
         return stage_timer(timings, name)
 
     def _synchronize(self) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
+        if self.torch_device.type == 'cuda':
+            torch.cuda.synchronize(self.torch_device)
 
     def _autocast(self):
-        dtype = PRECISIONS[self.precision]
+        dtype = AUTOCAST_DTYPES[self.precision]
         if dtype is None:
-            return torch.autocast(self.device.type, enabled=False)
-        return torch.autocast(self.device.type, dtype=dtype)
+            return torch.autocast(self.torch_device.type, enabled=False)
+        return torch.autocast(self.torch_device.type, dtype=dtype)
 
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -255,70 +239,55 @@ class DepthCompleter:
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
 
-    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
-                 return_points: bool = False) -> CompletionResult:
+    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                 K: np.ndarray) -> CompletionResult:
         """
         Refine one frame.
 
         :param rgb: uint8 HxWx3 RGB.
         :param depth: float32 HxW metres (0 / NaN / inf = no measurement), or None for
             monocular prediction.
-        :param K: 3x3 pixel intrinsics of the colour camera (for ``points``).
-        :param return_points: also back-project the output into HxWx3 points.
+        :param K: 3x3 pixel intrinsics of the colour camera (validated).
         :return: the :class:`.completion.CompletionResult`; ``timings`` holds seconds for
             upload, preprocess, encoder, decoder, postprocess, download, finalize and
             total (``forward`` = preprocess + encoder + decoder + postprocess).
+        :raises OutOfMemory: when CUDA ran out of memory (buffers and cache are freed).
         """
         start = time.perf_counter()
         rgb, depth, K = check_inputs(rgb, depth, K)
         timings: Dict[str, float] = {}
-        valid = valid_depth_mask(depth, rgb.shape[:2], self.min_depth, self.max_depth)
-        predicted, mask = self.predict(rgb, depth, timings)
+        valid = measured(depth, rgb.shape[:2])
+        try:
+            predicted, mask = self.predict(rgb, depth, timings)
+        except RuntimeError as error:
+            # torch.cuda.OutOfMemoryError, or a plain RuntimeError from cuDNN / cuBLAS.
+            if 'out of memory' not in str(error).lower():
+                raise
+            self.release_memory()
+            raise OutOfMemory(str(error)) from error
         with stage_timer(timings, 'finalize'):
             if mask is not None:
                 predicted = np.where(mask, predicted, np.float32(np.nan))
-            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input,
-                                             self.min_depth, self.max_depth)
-            points = back_project(refined, K) if return_points else None
+            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input)
         timings['forward'] = sum(timings.get(k, 0.0) for k in
                                  ('preprocess', 'encoder', 'decoder', 'postprocess'))
         timings['total'] = time.perf_counter() - start
-        return CompletionResult(refined, filled, valid, points, timings)
+        return CompletionResult(refined, filled, valid, timings)
 
     def release_memory(self) -> None:
         """Drop reused buffers and the CUDA cache (after an out-of-memory error)."""
         self._buffers = None
-        if self.device.type == 'cuda':
+        if self.torch_device.type == 'cuda':
             torch.cuda.empty_cache()
 
-
-def create_completer(model: Optional[str] = None, backend: str = 'auto', **options):
-    """
-    Build the completion backend a node or tool asked for.
-
-    :param model: network spec (path, Hugging Face id, ``random:<config>``) or None/''.
-    :param backend: 'network', 'classical', or 'auto' (network when ``model`` is given,
-        else classical with a loud warning).
-    :param options: keyword options of :class:`DepthCompleter`; the classical backend
-        takes ``keep_valid_input``, ``min_depth`` and ``max_depth`` and ignores the
-        network-only ones.
-    :return: an object with ``complete(rgb, depth, K)`` and ``name``.
-    :raises ValueError: for an unknown backend or 'network' without a model.
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f'backend: expected one of {list(BACKENDS)}, got {backend!r}')
-    if backend == 'auto':
-        backend = 'network' if model else 'classical'
-        if backend == 'classical':
-            LOGGER.warning('No model configured: using the CLASSICAL CPU backend (edge-aware '
-                           'hole filling, no network). Set `model` to a LingBot-Depth '
-                           'checkpoint for network completion.')
-    if backend == 'network':
-        if not model:
-            raise ValueError("model: backend 'network' needs a model path, Hugging Face id "
-                             "or 'random:<config>', got none")
-        return DepthCompleter(model, **options)
-    from .classical import ClassicalCompleter
-    classical = {k: options[k] for k in ('keep_valid_input', 'min_depth', 'max_depth')
-                 if k in options}
-    return ClassicalCompleter(**classical)
+    def status(self) -> Dict[str, str]:
+        """Return the CUDA memory in use, for the diagnostics (nothing on the CPU)."""
+        if self.torch_device.type != 'cuda':
+            return {}
+        mib = 2 ** 20
+        return {
+            'gpu_memory_allocated_mb': '%.1f' % (torch.cuda.memory_allocated(
+                self.torch_device) / mib),
+            'gpu_memory_reserved_mb': '%.1f' % (torch.cuda.memory_reserved(
+                self.torch_device) / mib),
+        }

@@ -26,6 +26,8 @@ created with field checking on, which makes the hand-over zero-copy.
 
 import array
 
+from builtin_interfaces.msg import Time
+from lingbot_depth_ros.sync import NS_PER_S
 import numpy as np
 from std_msgs.msg import Header
 
@@ -102,3 +104,18 @@ def copy_header(header):
     copied.stamp.sec = header.stamp.sec
     copied.stamp.nanosec = header.stamp.nanosec
     return copied
+
+
+def header_from_ns(stamp_ns, frame_id):
+    """
+    Build a std_msgs/Header from a stamp in integer nanoseconds.
+
+    :param stamp_ns: stamp in nanoseconds (>= 0).
+    :param frame_id: the frame name.
+    :return: the Header.
+    :raises ValueError: for a negative stamp.
+    """
+    if stamp_ns < 0:
+        raise ValueError('stamp_ns: expected >= 0, got %r' % (stamp_ns,))
+    sec, nanosec = divmod(int(stamp_ns), NS_PER_S)
+    return Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=str(frame_id))

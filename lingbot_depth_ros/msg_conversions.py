@@ -127,10 +127,13 @@ def rgb_from_image(msg):
     ``rgb8`` (and ``rgba8``, dropping alpha) come back as views of ``msg.data``; BGR orders are
     reordered and ``mono8`` is replicated into a new array.
 
-    :param msg: sensor_msgs/Image in rgb8, bgr8, rgba8, bgra8, mono8, 8UC1 or 8UC3 (BGR).
+    :param msg: sensor_msgs/Image in rgb8, bgr8, rgba8, bgra8, mono8, 8UC1 or 8UC3 (BGR),
+        or a sensor_msgs/CompressedImage OpenCV decodes (recorded ``image_raw/compressed``).
     :return: uint8 (H, W, 3) RGB.
     :raises ValueError: on any other encoding or a malformed message.
     """
+    if hasattr(msg, 'format'):
+        return _rgb_from_compressed(msg)
     if msg.encoding not in _RGB_ENCODINGS:
         raise ValueError('encoding: expected one of %s for colour, got %r'
                          % (', '.join(_RGB_ENCODINGS), msg.encoding))
@@ -145,6 +148,16 @@ def rgb_from_image(msg):
     for channel, source in enumerate(order):
         rgb[:, :, channel] = pixels[:, :, source]
     return rgb
+
+
+def _rgb_from_compressed(msg):
+    import cv2  # only compressed colour streams need it
+    buffer = np.frombuffer(memoryview(msg.data), dtype=np.uint8)
+    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if bgr is None:
+        raise ValueError('data: expected an image OpenCV can decode (format %r), got %d '
+                         'undecodable bytes' % (msg.format, buffer.size))
+    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def depth_from_image(msg, depth_scale=0.001):

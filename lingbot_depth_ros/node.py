@@ -28,14 +28,13 @@ from typing import Dict, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros import qos
+from lingbot_depth_ros.completion import OutOfMemory
+from lingbot_depth_ros.frame_decoding import (cloud_output, decode_frame, depth_outputs,
+                                              FrameRejected, InputTopics, mask_output)
 from lingbot_depth_ros.node_params import declare_parameters, NodeConfig
-from lingbot_depth_ros.node_pipeline import (cloud_output, depth_outputs, FrameRejected,
-                                             is_out_of_memory, load_completer, mask_output,
-                                             ModelLoadError, prepare_frame,
-                                             release_gpu_memory, run_backend,
-                                             set_thread_count, TopicNames)
-from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, gpu_memory,
-                                          NodeStats, WarningThrottle)
+from lingbot_depth_ros.node_pipeline import load_backend, ModelLoadError, run_backend
+from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, NodeStats,
+                                          WarningThrottle)
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
 import rclpy
 from rclpy.exceptions import InvalidParameterValueException
@@ -74,13 +73,14 @@ class DepthCompletionNode(Node):
         self._throttle = WarningThrottle(WARN_PERIOD_S)
         try:
             self.config: NodeConfig = declare_parameters(self, self._on_config_change)
-            self.completer = load_completer(self.config)
+            self._frame_settings = self.config.frame_settings()
+            self.backend = load_backend(self.config, self.get_logger())
         except Exception:
             # Leave nothing registered in the context of a node that could not start.
             self.destroy_node()
             raise
-        set_thread_count(self.config.num_threads)
-        self.get_logger().info('backend %s ready' % getattr(self.completer, 'name', '?'))
+        self.get_logger().info('backend %s ready on %s' % (self.backend.name,
+                                                           self.backend.device))
 
         self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=PENDING_FRAMES)
         self._sync_lock = threading.Lock()
@@ -94,8 +94,8 @@ class DepthCompletionNode(Node):
             self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
-        self._topics = TopicNames(*(self.resolve_topic_name(INPUTS[k][0])
-                                    for k in ('rgb', 'depth', 'camera_info')))
+        self._topics = InputTopics(*(self.resolve_topic_name(INPUTS[k][0])
+                                     for k in ('rgb', 'depth', 'camera_info')))
         self._inputs = qos.InputSubscriptions(
             self, {kind: (topic, msg_type, callback) for (kind, (topic, msg_type)), callback
                    in zip(INPUTS.items(), (self._on_rgb, self._on_depth, self._on_info))},
@@ -117,6 +117,8 @@ class DepthCompletionNode(Node):
 
     # Configuration ------------------------------------------------------------------------
     def _on_config_change(self, config: NodeConfig) -> None:
+        # The settings first: a frame being processed reads config, then settings.
+        self._frame_settings = config.frame_settings()
         self.config = config
         self._sync.slop_s = config.sync_slop
 
@@ -200,40 +202,43 @@ class DepthCompletionNode(Node):
         :return: True when outputs were published.
         """
         start = time.perf_counter()
-        config = self.config
+        config, settings = self.config, self._frame_settings
         try:
-            prepared = prepare_frame(frame, config, self._topics)
+            decoded = decode_frame(frame.rgb, frame.depth, frame.info, settings, self._topics)
         except FrameRejected as rejected:
             self.stats.record_drop(rejected.reason)
             self.warn(rejected.reason + ':' + rejected.topic, str(rejected))
             return False
-        for notice in prepared.notices:
+        for notice in decoded.notices:
             self.warn(notice.key, notice.text, once=notice.once)
         try:
-            result, complete_s, forward_s = run_backend(self.completer, prepared, config)
+            result, complete_s, forward_s = run_backend(self.backend, decoded, settings)
+        except OutOfMemory as error:
+            self.stats.record_drop('out_of_memory')
+            self.warn('out_of_memory', 'out of GPU memory, frame skipped: %s' % error)
+            return False
         except Exception as error:  # noqa: B902 - a failing backend must not stop the node
-            if is_out_of_memory(error):
-                release_gpu_memory(self.completer)
-                self.stats.record_drop('out_of_memory')
-                self.warn('out_of_memory', 'out of GPU memory, frame skipped: %s' % error)
-                return False
             self.stats.record_drop('backend_error')
             self.stats.error = 'model failure: %s: %s' % (type(error).__name__, error)
             self.get_logger().error(self.stats.error, throttle_duration_sec=WARN_PERIOD_S)
             return False
         self.stats.error = None
         # Depth and camera_info first: the cloud costs a few ms more to build and send.
-        depth_image, info, notices = depth_outputs(prepared, result, config)
-        for notice in notices:
-            self.warn(notice.key, notice.text, once=notice.once)
+        depth_image, info, clipped = depth_outputs(decoded, result.depth,
+                                                   config.output_encoding)
+        if clipped:
+            self.warn('clipped', 'depth_refined/image: %d pixels beyond 65.535 m clipped in '
+                      '16UC1' % clipped)
         published = self._publish(self._pub_depth, depth_image)
         published &= self._publish(self._pub_info, info)
         now_ns = self.get_clock().now().nanoseconds
         published_ns = time.monotonic_ns()
         if config.publish_cloud and self._wanted(self._pub_cloud, config):
-            published &= self._publish(self._pub_cloud, cloud_output(prepared, result, config))
+            published &= self._publish(self._pub_cloud, cloud_output(
+                decoded, result.depth, config.cloud_rgb, config.cloud_decimation,
+                config.cloud_organized))
         if self._pub_mask is not None and self._wanted(self._pub_mask, config):
-            published &= self._publish(self._pub_mask, mask_output(prepared, result))
+            published &= self._publish(self._pub_mask, mask_output(decoded, result.filled))
         self.stats.record_output(
             stamp_to_publish_s=(now_ns - frame.stamp_ns) / 1e9,
             receive_to_publish_s=(published_ns - frame.received_ns) / 1e9,
@@ -263,13 +268,12 @@ class DepthCompletionNode(Node):
             sync_drops = {k: v for k, v in self._sync.counters.items() if v}
             held = self._sync.held_without_info
         snapshot = self.stats.snapshot(extra_drops=sync_drops)
-        # A backend without a torch device (the classical one) runs on the CPU.
-        device = str(getattr(self.completer, 'device', None) or 'cpu')
-        snapshot.extra.update(gpu_memory(device))
+        device = self.backend.device
+        snapshot.extra.update(self.backend.status())
         snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
         for kind, reliability in self.input_reliability.items():
             snapshot.extra['input_reliability_' + kind] = reliability
-        info = {'backend': getattr(self.completer, 'name', type(self.completer).__name__),
+        info = {'backend': self.backend.name,
                 'model': self.config.model, 'device': device,
                 'precision': self.config.precision, 'mode': self.config.mode}
         status = diagnostic_status(snapshot, '%s: depth completion'

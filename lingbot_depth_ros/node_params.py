@@ -17,24 +17,24 @@ Parameters of the depth completion node: declaration, validation and the config 
 
 Every parameter is declared once from ``PARAMETERS`` with a ParameterDescriptor (description,
 type, range, read-only for those that only apply at start-up). Values from a YAML file or
-``ros2 param set`` go through ``validate``: an invalid value is rejected with a reason naming
-the parameter, the expected and the actual value, never clamped.
+``ros2 param set`` go through ``check_parameters``: an invalid value is rejected with a reason
+naming the parameter, the expected and the actual value, never clamped. The rules are those
+of the objects the values configure (``backend_factory.BackendSettings``,
+``frame_decoding.FrameSettings``, ``geometry.DepthRange``), which the offline tools use too.
 """
 
 from dataclasses import dataclass, fields, replace
 import math
-import re
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from lingbot_depth_ros import qos
+from lingbot_depth_ros.backend_factory import BACKENDS, BackendSettings, DEVICES_HELP, PRECISIONS
+from lingbot_depth_ros.frame_decoding import FrameSettings, MODES
+from lingbot_depth_ros.geometry import DepthRange
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 
-BACKENDS = ('auto', 'network', 'classical')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
-MODES = ('completion', 'monocular')
 OUTPUT_ENCODINGS = ('32FC1', '16UC1')
-_DEVICE_PATTERN = re.compile(r'^(auto|cpu|mps|cuda(:[0-9]+)?|xpu(:[0-9]+)?)$')
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ PARAMETERS = (
               'tests and demos. Empty: no network (classical backend).'),
     ParamSpec('backend', 'auto', 'Completion backend: network, classical, or auto (network '
               'when model is set, else classical with a warning).', choices=BACKENDS),
-    ParamSpec('device', 'auto', 'Torch device: auto (cuda when available, else cpu), cpu, '
-              'cuda, cuda:N, mps or xpu[:N].'),
+    ParamSpec('device', 'auto', 'Torch device: %s.' % DEVICES_HELP),
     ParamSpec('precision', 'fp32', 'Network precision: fp32, fp16 or bf16 (autocast).',
               choices=PRECISIONS),
     ParamSpec('num_tokens', 0, 'Image tokens of the network; 0 derives them from '
@@ -67,8 +66,8 @@ PARAMETERS = (
               'when num_tokens is 0.', int_range=(0, 9)),
     ParamSpec('mode', 'completion', 'completion: use the sensor depth; monocular: ignore it '
               'and predict from colour only.', runtime=True, choices=MODES),
-    ParamSpec('keep_valid_input', False, 'Copy valid sensor measurements into the output '
-              'instead of the refined values.'),
+    ParamSpec('keep_valid_input', True, 'Output the valid sensor measurements unchanged and '
+              'fill only the holes (true), or output the refined estimate everywhere (false).'),
     ParamSpec('depth_scale', 0.001, 'Metres per unit of integer (16UC1/mono16) input depth.',
               runtime=True),
     ParamSpec('min_depth', 0.0, 'Smallest valid depth in metres, input and output.',
@@ -131,6 +130,30 @@ class NodeConfig:
     diagnostics_period: float = SPECS['diagnostics_period'].default
     num_threads: int = SPECS['num_threads'].default
 
+    def backend_settings(self) -> BackendSettings:
+        """
+        Return the backend settings of these values.
+
+        :return: the BackendSettings.
+        :raises ValueError: when they cannot make a backend.
+        """
+        return BackendSettings(model=self.model, backend=self.backend, device=self.device,
+                               precision=self.precision, num_tokens=self.num_tokens,
+                               resolution_level=self.resolution_level,
+                               keep_valid_input=self.keep_valid_input,
+                               num_threads=self.num_threads)
+
+    def frame_settings(self) -> FrameSettings:
+        """
+        Return how input frames are read with these values.
+
+        :return: the FrameSettings.
+        :raises ValueError: for a bad depth_scale, range or mode.
+        """
+        return FrameSettings(depth_scale=self.depth_scale,
+                             depth_range=DepthRange(self.min_depth, self.max_depth),
+                             mode=self.mode)
+
     def with_values(self, values: Dict[str, Any]) -> 'NodeConfig':
         """
         Return a copy with some values replaced.
@@ -176,19 +199,12 @@ def check_value(name: str, value: Any, values: Dict[str, Any]) -> Optional[str]:
         return None
     if spec.choices and value not in spec.choices:
         return '%s: expected one of %s, got %r' % (name, ', '.join(spec.choices), value)
-    if name == 'device' and not _DEVICE_PATTERN.match(value):
-        return 'device: expected auto, cpu, cuda, cuda:N, mps or xpu[:N], got %r' % (value,)
-    if name == 'depth_scale' and not (math.isfinite(value) and value > 0.0):
-        return 'depth_scale: expected a finite value > 0, got %r' % (value,)
-    if name == 'min_depth' and not (math.isfinite(value) and value >= 0.0):
-        return 'min_depth: expected a finite value >= 0, got %r' % (value,)
-    if name == 'max_depth' and (math.isnan(value) or value <= 0.0):
-        return 'max_depth: expected a value > 0 (inf for no limit), got %r' % (value,)
-    if name in ('min_depth', 'max_depth') and values['min_depth'] >= values['max_depth']:
-        return '%s: expected min_depth < max_depth, got min_depth=%r, max_depth=%r' % (
-            name, values['min_depth'], values['max_depth'])
-    if name == 'backend' and value == 'network' and not values['model']:
-        return "backend: expected a model parameter for 'network', got model=''"
+    config = config_from_values(values)
+    try:
+        config.backend_settings()
+        config.frame_settings()
+    except ValueError as error:
+        return str(error)
     return None
 
 

@@ -21,7 +21,6 @@ update or read one NodeStats.
 
 import collections
 from dataclasses import dataclass, field
-import sys
 import threading
 import time
 from typing import Callable, Deque, Dict, List, Optional
@@ -218,22 +217,6 @@ class WarningThrottle:
                 return False
             self._last[key] = now
             return True
-
-
-def gpu_memory(device: str) -> Dict[str, str]:
-    """
-    Return CUDA memory figures of ``device`` when torch is loaded and the device is CUDA.
-
-    :param device: Torch device string, e.g. 'cuda:0'.
-    :return: ``{'gpu_memory_allocated_mb': .., 'gpu_memory_reserved_mb': ..}`` or empty.
-    """
-    torch = sys.modules.get('torch')
-    if torch is None or not device.startswith('cuda') or not torch.cuda.is_available():
-        return {}
-    return {
-        'gpu_memory_allocated_mb': '%.1f' % (torch.cuda.memory_allocated(device) / 2 ** 20),
-        'gpu_memory_reserved_mb': '%.1f' % (torch.cuda.memory_reserved(device) / 2 ** 20),
-    }
 
 
 def _ms_values(prefix: str, figures: Dict[str, float]) -> List[KeyValue]:

@@ -35,7 +35,7 @@ import threading
 import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 
-from .geometry import check_intrinsics, pixel_rays
+from .geometry import check_intrinsics, DepthRange, pixel_rays
 from .msg_buffers import copy_header, new_message, writable_view, zeroed_bytes
 
 POINT_STEP_XYZ = 16
@@ -110,7 +110,7 @@ def _rays_xy(K, width, height, decimation):
     return rays
 
 
-def _check_cloud_inputs(depth_m, rgb, decimation, min_range, max_range):
+def _check_cloud_inputs(depth_m, rgb, decimation, depth_range):
     """Raise ValueError on malformed depth_to_pointcloud2 arguments."""
     if not isinstance(depth_m, np.ndarray) or depth_m.ndim != 2 or depth_m.size == 0:
         raise ValueError('depth_m: expected a non-empty H x W array, got %s'
@@ -127,21 +127,13 @@ def _check_cloud_inputs(depth_m, rgb, decimation, min_range, max_range):
             or not 1 <= decimation <= min(depth_m.shape)):
         raise ValueError('decimation: expected an integer in [1, %d], got %r'
                          % (min(depth_m.shape), decimation))
-    if not (np.isfinite(min_range) and min_range >= 0):
-        raise ValueError('min_range: expected a finite value >= 0, got %r' % (min_range,))
-    if not max_range > min_range:
-        raise ValueError('max_range: expected > min_range = %r, got %r' % (min_range, max_range))
+    if not isinstance(depth_range, DepthRange):
+        raise ValueError('depth_range: expected a geometry.DepthRange, got %s'
+                         % type(depth_range).__name__)
 
 
-def _valid_depth(depth, min_range, max_range):
-    """Return the mask of depths that are finite, > 0 and within [min_range, max_range]."""
-    valid = depth >= min_range if min_range > 0 else depth > 0
-    valid &= depth <= max_range if np.isfinite(max_range) else depth < np.inf
-    return valid
-
-
-def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1, min_range=0.0,
-                         max_range=float('inf'), organized=True):
+def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1,
+                         depth_range=DepthRange(), organized=True):
     """
     Back-project metric depth (and colour) into a publish-ready sensor_msgs/PointCloud2.
 
@@ -151,14 +143,13 @@ def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1, min_range=0
     :param header: std_msgs/Header (copied) or None; its frame should be the optical frame.
     :param rgb: optional uint8 (H, W, 3) RGB registered to the depth: adds the ``rgb`` field.
     :param decimation: keep every k-th pixel in both directions (organized (H//k) x (W//k)).
-    :param min_range: drop points with depth z below this (metres).
-    :param max_range: drop points with depth z above this (metres).
+    :param depth_range: points with a depth z outside it are NaN (or dropped).
     :param organized: True for a height x width cloud with NaN points (is_dense false); False
         for height 1 with invalid points removed (is_dense true).
     :return: sensor_msgs/PointCloud2.
     :raises ValueError: on mismatched sizes, bad intrinsics or bad options.
     """
-    _check_cloud_inputs(depth_m, rgb, decimation, min_range, max_range)
+    _check_cloud_inputs(depth_m, rgb, decimation, depth_range)
     K = check_intrinsics(K)
     height, width = depth_m.shape
     decimation = int(decimation)
@@ -169,7 +160,7 @@ def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1, min_range=0
         depth_m = depth_m[sampled]
         rgb = None if rgb is None else rgb[sampled]
     depth = depth_m.astype(np.float32, copy=False)
-    valid = _valid_depth(depth, min_range, max_range)
+    valid = depth_range.valid(depth)
     scale = valid.astype(np.float32)
     with np.errstate(invalid='ignore', divide='ignore'):
         # z * 1 / 1 keeps z; z * 0 / 0 is NaN for any invalid z: no masked copy needed.

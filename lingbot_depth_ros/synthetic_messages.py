@@ -14,25 +14,11 @@
 
 """ROS messages of synthetic frames (needs sensor_msgs; ``synthetic`` imports it lazily)."""
 
-from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
+from .msg_buffers import header_from_ns
 from .msg_conversions import depth_to_image, rgb_to_image
-
-_NS_PER_S = 1_000_000_000
-
-
-def stamp_from_ns(stamp_ns: int) -> Time:
-    """
-    Return a builtin_interfaces/Time for a time in nanoseconds.
-
-    :param stamp_ns: non-negative nanoseconds.
-    :return: the Time.
-    """
-    if stamp_ns < 0:
-        raise ValueError(f'stamp_ns: expected >= 0, got {stamp_ns}')
-    return Time(sec=int(stamp_ns // _NS_PER_S), nanosec=int(stamp_ns % _NS_PER_S))
 
 
 def camera_info(K, width: int, height: int, header: Header) -> CameraInfo:
@@ -66,7 +52,7 @@ def frame_messages(frame, frame_id: str):
     :param frame_id: header frame id of all three (the depth is aligned to the colour).
     :return: the three messages, sharing stamp and frame id.
     """
-    header = Header(stamp=stamp_from_ns(frame.stamp_ns), frame_id=frame_id)
+    header = header_from_ns(frame.stamp_ns, frame_id)
     rgb = rgb_to_image(frame.rgb, header)
     depth, _ = depth_to_image(frame.depth_sensor, header, encoding='16UC1')
     info_header = Header(stamp=header.stamp, frame_id=frame_id)

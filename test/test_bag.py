@@ -27,7 +27,8 @@ import cv2
 from lingbot_depth_ros import bag_io, bag_msgs, msg_conversions, synthetic_messages
 from lingbot_depth_ros.bag import refine_bag, RefineOptions
 from lingbot_depth_ros.bag_io import BagError, TOPIC_PRESETS, TopicSet
-from lingbot_depth_ros.classical import ClassicalCompleter
+from lingbot_depth_ros.classical import ClassicalBackend
+from lingbot_depth_ros.msg_buffers import header_from_ns
 import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader, Writer
@@ -87,8 +88,8 @@ def write_bag(path, n=6, storage='mcap', topics=REALSENSE, depth_encoding='16UC1
         for i in range(n):
             stamp = T0 + i * PERIOD
             rgb, depth = scene(i)
-            header = bag_msgs.make_header(stamp, 'camera_color_optical_frame')
-            depth_header = bag_msgs.make_header(stamp + depth_lag_ns, 'camera_color_optical_frame')
+            header = header_from_ns(stamp, 'camera_color_optical_frame')
+            depth_header = header_from_ns(stamp + depth_lag_ns, 'camera_color_optical_frame')
             if rgb_compressed:
                 ok, jpeg = cv2.imencode('.png', rgb[:, :, ::-1])
                 colour = store.types[bag_msgs.COMPRESSED_IMAGE](
@@ -135,7 +136,7 @@ def stamp_ns(msg):
 def test_outputs_deserialize_in_rclpy_to_the_messages_the_node_publishes():
     deserialize_message = pytest.importorskip('rclpy.serialization').deserialize_message
     rgb, depth = scene(1)
-    header = bag_msgs.make_header(T0 + 5, 'cam')
+    header = header_from_ns(T0 + 5, 'cam')
     info = synthetic_messages.camera_info(K, WIDTH, HEIGHT, header)
     messages = [msg_conversions.depth_to_image(depth, header, '32FC1')[0],
                 msg_conversions.depth_to_image(depth, header, '16UC1')[0],
@@ -151,7 +152,7 @@ def test_outputs_deserialize_in_rclpy_to_the_messages_the_node_publishes():
 @pytest.fixture(scope='module')
 def classical():
     """Return the classical backend."""
-    return ClassicalCompleter()
+    return ClassicalBackend()
 
 
 @pytest.mark.parametrize('storage_in, storage_out',
@@ -428,11 +429,11 @@ def test_interrupt_leaves_a_readable_bag(tmp_path, classical, storage):
 SLOW_REFINE = textwrap.dedent("""
     import sys, time
     from lingbot_depth_ros.bag import refine_bag, RefineOptions
-    from lingbot_depth_ros.classical import ClassicalCompleter
+    from lingbot_depth_ros.classical import ClassicalBackend
 
     class Slow:
         def __init__(self):
-            self.backend = ClassicalCompleter()
+            self.backend = ClassicalBackend()
         def complete(self, rgb, depth, K):
             time.sleep(0.2)
             return self.backend.complete(rgb, depth, K)

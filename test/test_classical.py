@@ -15,8 +15,10 @@
 """Classical backend: completeness, edge awareness, accuracy against nearest fill."""
 
 from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.classical import (ClassicalCompleter, directional_nearest,
-                                         nearest_valid_index, NearestFillCompleter)
+from lingbot_depth_ros.classical import (ClassicalBackend, directional_nearest,
+                                         nearest_valid_index, NearestFillBackend)
+from lingbot_depth_ros.frame_decoding import limit_output
+from lingbot_depth_ros.geometry import DepthRange
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -41,9 +43,11 @@ def hole_errors(completer, frames):
 
 
 def test_no_hole_is_left_inside_the_valid_range(frames):
-    completer = ClassicalCompleter(min_depth=0.5, max_depth=5.0)
+    # The frame path limits the input to the range before the backend sees it.
+    completer, depth_range = ClassicalBackend(), DepthRange(0.5, 5.0)
     for frame in frames:
-        result = completer.complete(frame.rgb, frame.depth_sensor, frame.K)
+        sensor = np.where(depth_range.valid(frame.depth_sensor), frame.depth_sensor, 0.0)
+        result = limit_output(completer.complete(frame.rgb, sensor, frame.K), depth_range)
         assert np.isfinite(result.depth).all()
         assert result.depth.min() >= 0.5 and result.depth.max() <= 5.0
         in_range = (frame.depth_sensor >= 0.5) & (frame.depth_sensor <= 5.0)
@@ -51,13 +55,13 @@ def test_no_hole_is_left_inside_the_valid_range(frames):
         np.testing.assert_array_equal(result.filled, ~in_range)
         # Valid measurements pass through unchanged.
         np.testing.assert_array_equal(result.depth[in_range], frame.depth_sensor[in_range])
-        assert result.depth.dtype == np.float32 and result.points is None
+        assert result.depth.dtype == np.float32
         assert result.timings['total'] > 0.0
 
 
 def test_beats_nearest_valid_fill_on_hole_pixels(frames):
-    classical = hole_errors(ClassicalCompleter(), frames)
-    nearest = hole_errors(NearestFillCompleter(), frames)
+    classical = hole_errors(ClassicalBackend(), frames)
+    nearest = hole_errors(NearestFillBackend(), frames)
     assert classical.size == nearest.size > 100_000
     errors = {'classical': classical, 'nearest': nearest}
     rmse = {name: np.sqrt(np.mean(e ** 2)) for name, e in errors.items()}
@@ -83,8 +87,8 @@ def step_scene(band=6):
 def test_shadow_band_takes_the_depth_of_the_surface_with_its_colour():
     rgb, depth = step_scene()
     holes = depth == 0.0
-    classical = ClassicalCompleter().complete(rgb, depth, K).depth
-    nearest = NearestFillCompleter().complete(rgb, depth, K).depth
+    classical = ClassicalBackend().complete(rgb, depth, K).depth
+    nearest = NearestFillBackend().complete(rgb, depth, K).depth
     np.testing.assert_allclose(classical[holes], 4.0, atol=0.05)
     # Nearest fill puts the foreground on half of the band.
     assert np.sum(np.abs(nearest[holes] - 2.0) < 1e-6) == holes.sum() // 2
@@ -97,8 +101,8 @@ def test_holes_in_a_sloped_plane_are_interpolated_not_copied():
     depth[10:30, 20:45] = np.nan
     depth[40:44, 5:9] = -1.0
     rgb = np.full((48, 64, 3), 90, dtype=np.uint8)
-    result = ClassicalCompleter().complete(rgb, depth, K)
-    nearest = NearestFillCompleter().complete(rgb, depth, K)
+    result = ClassicalBackend().complete(rgb, depth, K)
+    nearest = NearestFillBackend().complete(rgb, depth, K)
     assert result.filled.sum() == 20 * 25 + 4 * 4
     np.testing.assert_array_equal(result.filled, nearest.filled)
     error = np.abs(result.depth - truth)[result.filled]
@@ -116,8 +120,8 @@ def test_without_keep_valid_input_the_measurements_are_smoothed():
     noisy = truth + rng.normal(0.0, 0.01, truth.shape).astype(np.float32)
     noisy[20:25, 20:25] = 0.0
     rgb = np.full((48, 64, 3), 90, dtype=np.uint8)
-    kept = ClassicalCompleter(keep_valid_input=True).complete(rgb, noisy, K)
-    smoothed = ClassicalCompleter(keep_valid_input=False).complete(rgb, noisy, K)
+    kept = ClassicalBackend(keep_valid_input=True).complete(rgb, noisy, K)
+    smoothed = ClassicalBackend(keep_valid_input=False).complete(rgb, noisy, K)
     valid = kept.valid_input
     np.testing.assert_array_equal(kept.depth[valid], noisy[valid])
     error_kept = np.std(kept.depth[valid] - 2.0)
@@ -126,7 +130,7 @@ def test_without_keep_valid_input_the_measurements_are_smoothed():
     assert np.isfinite(smoothed.depth).all()
 
 
-@pytest.mark.parametrize('completer', [ClassicalCompleter(), NearestFillCompleter()])
+@pytest.mark.parametrize('completer', [ClassicalBackend(), NearestFillBackend()])
 def test_nothing_to_fill_from_gives_nan(completer):
     rgb = np.zeros((8, 10, 3), dtype=np.uint8)
     for depth in (None, np.zeros((8, 10), dtype=np.float32)):
@@ -136,7 +140,7 @@ def test_nothing_to_fill_from_gives_nan(completer):
 
 
 def test_bad_inputs_raise_value_error_naming_the_argument():
-    completer = ClassicalCompleter()
+    completer = ClassicalBackend()
     rgb = np.zeros((8, 10, 3), dtype=np.uint8)
     depth = np.ones((8, 10), dtype=np.float32)
     with pytest.raises(ValueError, match='rgb'):
@@ -147,10 +151,8 @@ def test_bad_inputs_raise_value_error_naming_the_argument():
         completer.complete(rgb, (depth * 1000).astype(np.uint16), K)
     with pytest.raises(ValueError, match='K'):
         completer.complete(rgb, depth, np.eye(2))
-    with pytest.raises(ValueError, match='max_depth'):
-        ClassicalCompleter(min_depth=2.0, max_depth=1.0)
     with pytest.raises(ValueError, match='color_sigma'):
-        ClassicalCompleter(color_sigma=0.0)
+        ClassicalBackend(color_sigma=0.0)
 
 
 def test_nearest_valid_index_matches_the_exact_distance_transform():

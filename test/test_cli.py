@@ -55,9 +55,9 @@ def test_top_level_help_lists_the_subcommands(capsys):
     (['refine-bag', 'in'], 'the following arguments are required: output'),
     (['refine-bag', 'in', 'out', '--max-frames', '0'], 'expected an integer >= 1'),
     (['refine-bag', 'in', 'out', '--storage', 'rosbag1'], "invalid choice: 'rosbag1'"),
-    (['refine-bag', 'in', 'out', '--backend', 'network'], '--backend network needs --model'),
+    (['refine-bag', 'in', 'out', '--backend', 'network'], 'backend: network needs a model'),
     (['refine-bag', 'in', 'out', '--model', 'random:tiny', '--backend', 'classical'],
-     'cannot be used with --backend classical'),
+     'cannot be used with backend classical'),
     (['synth-bag', 'out', '--fps', '0'], '--fps: expected a finite number > 0'),
     (['no-such-command'], 'invalid choice'),
 ])

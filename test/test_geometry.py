@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import geometry
+from lingbot_depth_ros.geometry import DepthRange
 import numpy as np
 import pytest
 
@@ -160,3 +161,29 @@ def test_nearest_resize_rejects_malformed_input():
         geometry.resize_depth_nearest(np.ones((4, 4)), 0, 4)
     with pytest.raises(ValueError, match='depth'):
         geometry.resize_depth_nearest(np.ones((4, 4, 3)), 2, 2)
+
+
+def test_depth_range_is_the_one_validity_rule():
+    depth = np.array([[0.0, -1.0, np.nan, np.inf], [0.3, 0.5, 5.0, 5.5]], dtype=np.float32)
+    np.testing.assert_array_equal(DepthRange().valid(depth),
+                                  [[False, False, False, False], [True, True, True, True]])
+    limited = DepthRange(0.5, 5.0)
+    np.testing.assert_array_equal(limited.valid(depth),
+                                  [[False, False, False, False], [False, True, True, False]])
+    out, valid = limited.invalid_to_nan(depth)
+    np.testing.assert_array_equal(np.isnan(out), ~valid)
+    np.testing.assert_array_equal(out[valid], [0.5, 5.0])
+    assert np.isnan(depth[0, 2]) and depth[1, 0] == np.float32(0.3)  # input untouched
+    same = np.ones((2, 2), np.float32)
+    assert limited.invalid_to_nan(same)[0] is same  # nothing to change: no copy
+
+
+@pytest.mark.parametrize('lo, hi, message', [
+    (-0.1, 1.0, 'min_depth: expected a finite value >= 0'),
+    (np.inf, np.inf, 'min_depth: expected a finite value >= 0'),
+    (2.0, 1.0, r'max_depth: expected a value > min_depth \(2.0\), got 1.0'),
+    (0.0, np.nan, 'max_depth'),
+])
+def test_depth_range_rejects_bad_limits(lo, hi, message):
+    with pytest.raises(ValueError, match=message):
+        DepthRange(lo, hi)

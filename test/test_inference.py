@@ -12,13 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""DepthCompleter: the engine reproduces the network's own infer() and applies its options."""
+"""NetworkBackend: the engine reproduces the network's own infer() and applies its options."""
 
 import math
 
+from lingbot_depth_ros.backend_factory import BackendSettings, create_backend
+from lingbot_depth_ros.completion import OutOfMemory
 from lingbot_depth_ros.evaluation_data import read_capture
-from lingbot_depth_ros.geometry import back_project, normalize_intrinsics
-from lingbot_depth_ros.inference import create_completer, DepthCompleter, resolve_device
+from lingbot_depth_ros.geometry import normalize_intrinsics
+from lingbot_depth_ros.inference import NetworkBackend, resolve_device
 from lingbot_depth_ros.model.random_weights import build_random_model
 import numpy as np
 import pytest
@@ -60,7 +62,8 @@ def reference_infer(model, rgb, depth, K, apply_mask=True):
 
 def test_output_matches_release_infer(tiny_model, frame):
     rgb, depth, K = frame
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                            keep_valid_input=False)
     result = engine.complete(rgb, depth, K)
     expected, mask = reference_infer(tiny_model, rgb, depth, K)
     assert result.depth.dtype == np.float32 and result.depth.shape == depth.shape
@@ -76,7 +79,7 @@ def test_output_matches_release_infer(tiny_model, frame):
 
 def test_monocular_equals_all_zero_depth(tiny_model, frame):
     rgb, _, K = frame
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
                             apply_mask=False)
     result = engine.complete(rgb, None, K)
     expected, _ = reference_infer(tiny_model, rgb, np.zeros(rgb.shape[:2], np.float32), K,
@@ -85,34 +88,27 @@ def test_monocular_equals_all_zero_depth(tiny_model, frame):
     np.testing.assert_allclose(result.depth, expected, rtol=1e-6)
 
 
-def test_keep_valid_input_and_range(tiny_model, frame):
+def test_keep_valid_input_keeps_every_measurement_by_default(tiny_model, frame):
     rgb, depth, K = frame
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
-                            keep_valid_input=True, apply_mask=False, min_depth=0.5,
-                            max_depth=2.5)
-    result = engine.complete(rgb, depth, K)
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                            apply_mask=False)
+    refined = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                             apply_mask=False, keep_valid_input=False)
+    result, estimate = engine.complete(rgb, depth, K), refined.complete(rgb, depth, K)
     kept = result.valid_input
     assert kept.any() and (~kept).any()
     np.testing.assert_array_equal(result.depth[kept], depth[kept])
-    finite = np.isfinite(result.depth)
-    assert (result.depth[finite] >= 0.5).all() and (result.depth[finite] <= 2.5).all()
-    # a sensor value outside the range is neither kept nor counted as valid input
-    assert not kept[(depth > 2.5) | ((depth > 0) & (depth < 0.5))].any()
-
-
-def test_points_are_back_projection_of_output(tiny_model, frame):
-    rgb, depth, K = frame
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
-    result = engine.complete(rgb, depth, K, return_points=True)
-    np.testing.assert_array_equal(result.points, back_project(result.depth, K))
+    np.testing.assert_array_equal(result.depth[~kept], estimate.depth[~kept])
+    assert not np.array_equal(estimate.depth[kept], depth[kept])
 
 
 def test_bf16_close_to_fp32(tiny_model, frame):
     rgb, depth, K = frame
-    fp32 = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
-                          apply_mask=False).complete(rgb, depth, K)
-    bf16 = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
-                          apply_mask=False, precision='bf16').complete(rgb, depth, K)
+    fp32 = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                          apply_mask=False, keep_valid_input=False).complete(rgb, depth, K)
+    bf16 = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+                          apply_mask=False, keep_valid_input=False,
+                          precision='bf16').complete(rgb, depth, K)
     log_error = np.abs(np.log(bf16.depth) - np.log(fp32.depth))
     assert np.isfinite(log_error).all()
     assert 0 < np.mean(log_error) < 0.1  # rounds differently, but the same prediction
@@ -120,7 +116,7 @@ def test_bf16_close_to_fp32(tiny_model, frame):
 
 def test_buffers_reused_and_results_not_aliased(tiny_model, frame):
     rgb, depth, K = frame
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False,
                             apply_mask=False)
     first = engine.complete(rgb, depth, K)
     buffers = engine._buffers
@@ -133,14 +129,14 @@ def test_buffers_reused_and_results_not_aliased(tiny_model, frame):
 
 
 def test_warmup_runs_at_construction(tiny_model):
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup_size=(64, 96))
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup_size=(64, 96))
     assert engine._buffers is not None and engine._buffers.size == (64, 96)
 
 
 def test_token_budget_from_resolution_level(tiny_model):
-    engine = DepthCompleter(tiny_model, device='cpu', resolution_level=0, warmup=False)
+    engine = NetworkBackend(tiny_model, device='cpu', resolution_level=0, warmup=False)
     assert engine.token_budget() == 1200
-    engine = DepthCompleter(tiny_model, device='cpu', resolution_level=9, warmup=False)
+    engine = NetworkBackend(tiny_model, device='cpu', resolution_level=9, warmup=False)
     assert engine.token_budget() == 3600
 
 
@@ -148,13 +144,32 @@ def test_token_budget_from_resolution_level(tiny_model):
     ({'precision': 'fp64'}, 'precision'),
     ({'num_tokens': 0}, 'num_tokens'),
     ({'resolution_level': 12}, 'resolution_level'),
-    ({'min_depth': -1.0}, 'min_depth'),
-    ({'min_depth': 2.0, 'max_depth': 1.0}, 'max_depth'),
     ({'device': 'tpu'}, 'device'),
+    ({'device': 'mps'}, 'device'),
 ])
 def test_bad_options_raise(tiny_model, kwargs, field):
     with pytest.raises(ValueError, match=field):
-        DepthCompleter(tiny_model, warmup=False, **kwargs)
+        NetworkBackend(tiny_model, warmup=False, **kwargs)
+
+
+@pytest.mark.parametrize('error', [
+    torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB'),
+    RuntimeError('CUDA error: out of memory')])
+def test_out_of_memory_becomes_one_error_after_freeing_buffers(tiny_model, frame, error):
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    engine.complete(*frame)
+    assert engine._buffers is not None
+
+    def out_of_memory(*args):
+        raise error
+
+    engine.predict = out_of_memory
+    with pytest.raises(OutOfMemory, match='out of memory'):
+        engine.complete(*frame)
+    assert engine._buffers is None
+    engine.predict = lambda *args: (_ for _ in ()).throw(RuntimeError('shape mismatch'))
+    with pytest.raises(RuntimeError, match='shape mismatch'):
+        engine.complete(*frame)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the no-CUDA error')
@@ -170,34 +185,57 @@ def test_cuda_requested_without_cuda():
     (lambda rgb, depth, K: (rgb, depth, np.full((3, 3), math.nan)), 'K'),
 ])
 def test_bad_frames_raise(tiny_model, frame, change, field):
-    engine = DepthCompleter(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
+    engine = NetworkBackend(tiny_model, device='cpu', num_tokens=TOKENS, warmup=False)
     with pytest.raises(ValueError, match=field):
         engine.complete(*change(*frame))
 
 
-def test_create_completer_selects_backend(tiny_model):
-    with pytest.raises(ValueError, match='backend'):
-        create_completer(None, backend='magic')
-    with pytest.raises(ValueError, match='model'):
-        create_completer(None, backend='network')
-    network = create_completer(tiny_model, backend='auto', device='cpu', num_tokens=TOKENS,
-                               warmup=False)
-    assert isinstance(network, DepthCompleter)
+@pytest.mark.parametrize('settings, message', [
+    ({'backend': 'magic'}, 'backend: expected one of auto, network, classical'),
+    ({'backend': 'network'}, 'backend: network needs a model'),
+    ({'backend': 'classical', 'model': 'random:tiny'}, "model: 'random:tiny' selects a network"),
+    ({'device': 'mps'}, 'device: expected auto'),
+    ({'device': 'xpu:0'}, 'device: expected auto'),
+    ({'device': 'cuda:x'}, 'device: expected auto'),
+    ({'precision': 'fp64'}, 'precision: expected one of fp32, fp16, bf16'),
+    ({'resolution_level': 10}, 'resolution_level'),
+    ({'num_tokens': -1}, 'num_tokens'),
+])
+def test_backend_settings_reject_what_cannot_load(settings, message):
+    with pytest.raises(ValueError, match=message):
+        BackendSettings(**settings)
 
 
-def test_create_completer_falls_back_to_classical(caplog):
-    pytest.importorskip('lingbot_depth_ros.classical')
-    completer = create_completer(None, backend='auto', num_tokens=TOKENS, min_depth=0.2)
-    assert completer.name == 'classical'
+def test_factory_builds_the_network_without_a_fallback_warning(caplog):
+    settings = BackendSettings(model='random:tiny', device='cpu', num_tokens=TOKENS,
+                               warmup_size=(32, 48))
+    assert settings.kind == 'network'
+    backend = create_backend(settings)
+    assert isinstance(backend, NetworkBackend)
+    assert (backend.name, backend.device, backend.keep_valid_input) == (
+        'network:random:tiny', 'cpu', True)
+    assert backend.status() == {}  # no GPU memory to report on the CPU
+    assert 'CLASSICAL' not in caplog.text
+
+
+def test_factory_falls_back_to_classical_loudly(caplog):
+    settings = BackendSettings(keep_valid_input=False)
+    assert settings.kind == 'classical'
+    backend = create_backend(settings)
+    assert (backend.name, backend.device, backend.keep_valid_input) == (
+        'classical', 'cpu', False)
     assert 'CLASSICAL' in caplog.text
+    caplog.clear()
+    create_backend(BackendSettings(backend='classical'))
+    assert 'CLASSICAL' not in caplog.text  # asked for by name: no warning
 
 
 def test_compiled_engine_matches_eager(tiny_model, frame):
     rgb, depth, K = frame[0][::4, ::4].copy(), frame[1][::4, ::4].copy(), frame[2].copy()
     K[:2] /= 4  # a small frame keeps the compile quick
-    eager = DepthCompleter(tiny_model, device='cpu', num_tokens=48, warmup=False,
+    eager = NetworkBackend(tiny_model, device='cpu', num_tokens=48, warmup=False,
                            apply_mask=False).complete(rgb, depth, K)
-    engine = DepthCompleter(build_random_model('tiny'), device='cpu', num_tokens=48,
+    engine = NetworkBackend(build_random_model('tiny'), device='cpu', num_tokens=48,
                             warmup=False, apply_mask=False, compile_model=True)
     assert engine.model.static_shapes
     compiled = engine.complete(rgb, depth, K)

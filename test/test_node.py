@@ -121,13 +121,16 @@ def test_sync_inside_and_outside_slop(make_node, examples):
     assert int(drops['dropped_no_match']) == 2
 
 
-class SlowCompleter:
+class SlowBackend:
     """Delegate to a real backend after sleeping, to make the node slower than the camera."""
 
     def __init__(self, backend, delay_s):
         self.backend, self.delay_s = backend, delay_s
-        self.name = 'slow:' + backend.name
+        self.name, self.device = 'slow:' + backend.name, backend.device
         self.calls = 0
+
+    def status(self):
+        return self.backend.status()
 
     def complete(self, rgb, depth, K):
         self.calls += 1
@@ -137,7 +140,7 @@ class SlowCompleter:
 
 def test_burst_processes_newest_without_backlog(make_node, examples):
     node, tester = make_node()
-    node.completer = SlowCompleter(node.completer, 0.1)
+    node.backend = SlowBackend(node.backend, 0.1)
     rgb, depth_mm, K = examples[2]
     stamps = [4_000 * S + i * 33 * MS for i in range(50)]
     for stamp in stamps:
@@ -152,7 +155,7 @@ def test_burst_processes_newest_without_backlog(make_node, examples):
     assert out[-1] == stamps[-1]
     assert out == sorted(set(out))
     assert len(out) < 50
-    assert node.completer.calls == len(out)
+    assert node.backend.calls == len(out)
     # No backlog: the newest frame came out within a few frame times of the last input.
     assert done - last_publish < 5 * 0.1 + 2.0
     # Every image that reached the node is published, counted as a drop (superseded in the

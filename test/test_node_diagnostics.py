@@ -45,7 +45,7 @@ def test_diagnostics_content_after_frames(make_node, examples):
     assert status.name == node.get_fully_qualified_name().lstrip('/') + ': depth completion'
     assert status.level == DiagnosticStatus.OK
     assert status.hardware_id == values['device'] == 'cpu'
-    assert values['backend'] == node.completer.name
+    assert values['backend'] == node.backend.name
     assert values['precision'] == 'fp32' and values['model'] == '' and values['mode'] == \
         'completion'
     assert values['input_reliability_rgb'] == 'reliable'

@@ -42,7 +42,7 @@ def test_tiny_network_completes_frames(make_node, examples):
     pytest.importorskip('lingbot_depth_ros.inference')
     node, tester = make_node(model='random:tiny', device='cpu', resolution_level=0,
                              num_threads=2)
-    assert node.completer.name == 'network:random:tiny'
+    assert node.backend.name == 'network:random:tiny'
     rgb, depth_mm, K = small_frame(*examples[1])
     for i, mode in enumerate(('completion', 'monocular')):
         assert node.set_parameters([Parameter('mode', value=mode)])[0].successful

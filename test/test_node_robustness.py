@@ -23,6 +23,7 @@ import itertools
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticStatus
+from lingbot_depth_ros.completion import OutOfMemory
 from node_harness import camera_info_msg, frame_msgs, image_msg, NodeRig, wait_until
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 import numpy as np
@@ -232,54 +233,48 @@ def test_no_camera_info_holds_frames_and_warns(make_node, examples):
     assert stamp_ns(tester.outputs('depth')[0]) == 30_000 * S
 
 
-class FailingCompleter:
-    """A backend that raises a given error, counting calls and memory releases."""
+class FailingBackend:
+    """A backend that raises a given error, counting calls."""
 
     name = 'failing'
+    device = 'cpu'
 
     def __init__(self, error):
         self.error = error
         self.calls = 0
-        self.released = 0
 
     def complete(self, rgb, depth, K):
         self.calls += 1
         raise self.error
 
     def release_memory(self):
-        self.released += 1
+        pass
 
-
-def _out_of_memory_errors():
-    torch = pytest.importorskip('torch')
-    return [torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB'),
-            RuntimeError('CUDA error: out of memory')]
+    def status(self):
+        return {}
 
 
 def test_out_of_gpu_memory_skips_frame_and_continues(rig, examples):
-    backend = rig.node.completer
+    backend = rig.node.backend
     try:
-        for count, error in enumerate(_out_of_memory_errors(), start=1):
-            failing = FailingCompleter(error)
-            rig.node.completer = failing
-            before = rig.node.stats.drops().get('out_of_memory', 0)
-            stamp = next_stamp()
-            send(rig, *frame_msgs(*examples[0], stamp))
-            assert wait_until(lambda: rig.node.stats.drops().get('out_of_memory', 0)
-                              == before + 1)
-            assert failing.released == 1
-            assert stamp not in stamps_out(rig)
-            assert 'out of GPU memory' in rig.node.stats.warning
-            # Not a model failure: diagnostics stay below ERROR.
-            assert rig.node.publish_diagnostics().status[0].level != DiagnosticStatus.ERROR
+        failing = FailingBackend(OutOfMemory('CUDA out of memory. Tried to allocate 2.00 GiB'))
+        rig.node.backend = failing
+        before = rig.node.stats.drops().get('out_of_memory', 0)
+        stamp = next_stamp()
+        send(rig, *frame_msgs(*examples[0], stamp))
+        assert wait_until(lambda: rig.node.stats.drops().get('out_of_memory', 0) == before + 1)
+        assert stamp not in stamps_out(rig)
+        assert 'out of GPU memory' in rig.node.stats.warning
+        # Not a model failure: diagnostics stay below ERROR.
+        assert rig.node.publish_diagnostics().status[0].level != DiagnosticStatus.ERROR
     finally:
-        rig.node.completer = backend
+        rig.node.backend = backend
     send_good_frame(rig, examples)
 
 
 def test_model_failure_sets_error_until_a_frame_succeeds(rig, examples):
-    backend = rig.node.completer
-    rig.node.completer = FailingCompleter(ValueError('weights are corrupt'))
+    backend = rig.node.backend
+    rig.node.backend = FailingBackend(ValueError('weights are corrupt'))
     try:
         send(rig, *frame_msgs(*examples[0], next_stamp()))
         assert wait_until(lambda: rig.node.stats.error is not None)
@@ -287,7 +282,7 @@ def test_model_failure_sets_error_until_a_frame_succeeds(rig, examples):
         assert status.level == DiagnosticStatus.ERROR
         assert 'weights are corrupt' in status.message
     finally:
-        rig.node.completer = backend
+        rig.node.backend = backend
     send_good_frame(rig, examples)
     assert rig.node.publish_diagnostics().status[0].level != DiagnosticStatus.ERROR
 

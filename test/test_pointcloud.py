@@ -22,6 +22,7 @@ from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import geometry
 from lingbot_depth_ros import msg_conversions as mc
 from lingbot_depth_ros.evaluation_data import read_captures
+from lingbot_depth_ros.geometry import DepthRange
 from lingbot_depth_ros.pointcloud import pack_rgb, pointcloud_dtype
 import numpy as np
 import pytest
@@ -138,7 +139,7 @@ def test_decimation_keeps_the_cloud_organized_at_original_pixel_positions(
 
 def test_range_limits_turn_points_outside_into_nan():
     depth = np.array([[0.2, 0.5, 1.0, 2.0, 2.5, 4.0]], dtype=np.float32)
-    cloud = decode(mc.depth_to_pointcloud2(depth, K, None, min_range=0.5, max_range=2.5))
+    cloud = decode(mc.depth_to_pointcloud2(depth, K, None, depth_range=DepthRange(0.5, 2.5)))
     np.testing.assert_array_equal(np.isfinite(cloud['z'][0]),
                                   [False, True, True, True, True, False])
 
@@ -146,7 +147,7 @@ def test_range_limits_turn_points_outside_into_nan():
 def test_unorganized_cloud_keeps_only_valid_points_in_row_major_order():
     depth, rgb = scene(3)
     msg = mc.depth_to_pointcloud2(depth, K, stamped(), rgb=rgb, organized=False,
-                                  max_range=5.0)
+                                  depth_range=DepthRange(max_m=5.0))
     valid = np.isfinite(depth) & (depth > 0) & (depth <= 5.0)
     assert (msg.height, msg.width, msg.is_dense) == (1, int(valid.sum()), True)
     assert msg.row_step == msg.width * 32
@@ -178,9 +179,7 @@ def test_packed_colour_is_the_same_for_contiguous_and_strided_input(rgb):
     ({'decimation': 0}, 'decimation'),
     ({'decimation': 5}, 'decimation'),
     ({'decimation': 1.5}, 'decimation'),
-    ({'min_range': -1.0}, 'min_range'),
-    ({'max_range': 0.0}, 'max_range'),
-    ({'min_range': 2.0, 'max_range': 1.0}, 'max_range'),
+    ({'depth_range': (0.0, 1.0)}, 'depth_range'),
     ({'K': np.diag([0.0, 1.0, 1.0])}, 'fx'),
     ({'header': 'camera'}, 'header'),
 ])
