@@ -65,7 +65,6 @@ from .evaluation_report import (comparison_image, markdown_tables, write_csv,
                                 write_image)
 
 PROTOCOLS = ('blocks', 'natural')
-REGIONS = ('all', 'holes')
 EXIT_OK, EXIT_USAGE = 0, 2
 
 

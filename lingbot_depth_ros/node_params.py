@@ -23,7 +23,7 @@ of the objects the values configure (``backend_factory.BackendSettings``,
 ``frame_decoding.FrameSettings``, ``geometry.DepthRange``), which the offline tools use too.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 import math
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
@@ -153,15 +153,6 @@ class NodeConfig:
         return FrameSettings(depth_scale=self.depth_scale,
                              depth_range=DepthRange(self.min_depth, self.max_depth),
                              mode=self.mode)
-
-    def with_values(self, values: Dict[str, Any]) -> 'NodeConfig':
-        """
-        Return a copy with some values replaced.
-
-        :param values: Parameter name -> new value.
-        :return: The new NodeConfig.
-        """
-        return replace(self, **values)
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:

@@ -52,8 +52,6 @@ MATERIALS: Dict[str, Material] = {m.name: m for m in (
     Material('black', 8, 'diffuse', 'noise', 0.02, 1.0),
 )}
 
-MATERIAL_NAMES = tuple(sorted(MATERIALS, key=lambda name: MATERIALS[name].material_id))
-
 # Share of the transmitted / reflected scene in the colour of see-through and shiny surfaces.
 TRANSMITTANCE = {'glass': 0.72, 'mirror': 0.88, 'metal': 0.5}
 

@@ -38,7 +38,6 @@ from .synthetic_geometry import intersect_scene, Scene
 
 # Failure codes of the per-pixel failure map, in order of precedence.
 FAIL_NONE, FAIL_MATERIAL, FAIL_RANGE, FAIL_SHADOW, FAIL_DARK, FAIL_SPECKLE = range(6)
-FAILURE_NAMES = ('none', 'material', 'range', 'shadow', 'dark', 'speckle')
 
 # Shadow rays stop this fraction short of the point they test, so the surface that holds
 # the point does not shadow it through rounding.

@@ -30,7 +30,6 @@ class BackboneSpec:
     # form without antialias, register backbones resize to the exact size with antialias.
     interpolate_antialias: bool = False
     interpolate_offset: float = 0.1
-    test_only: bool = False
 
 
 _PLAIN = {
@@ -49,7 +48,7 @@ BACKBONES.update({
 })
 # Test-only: a 2-block, 128-wide ViT with the released layout, for fast tests and demos.
 # No released checkpoint uses it; its outputs are meaningless.
-BACKBONES['test_vitt14'] = BackboneSpec(128, 2, 2, test_only=True)
+BACKBONES['test_vitt14'] = BackboneSpec(128, 2, 2)
 
 PATCH_SIZE = 14
 POS_GRID = 37  # 518 / 14: the position-embedding grid every DINOv2 checkpoint stores

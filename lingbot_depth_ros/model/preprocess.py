@@ -30,7 +30,6 @@ DEPTH_VALID_MIN = 0.01  # metres; a reading counts only when strictly above this
 # Token dropping looks at the remapped map: 0 means 'hole' (replaced by -10), and a
 # pixel counts when -9.5 <= value <= 200.
 KEEP_RANGE = (-9.5, 200.0)
-HOLE_CODE = -10.0
 
 
 @dataclass

@@ -57,19 +57,6 @@ def random_weight(key: str, shape: Sequence[int]) -> np.ndarray:
     return z.astype(np.float32)
 
 
-@torch.no_grad()
-def fill_random_weights(model: torch.nn.Module) -> torch.nn.Module:
-    """
-    Overwrite every parameter of a model in place by the deterministic rule.
-
-    :param model: any module (keys are its ``named_parameters`` names).
-    :return: the same module.
-    """
-    for key, param in model.named_parameters():
-        param.copy_(torch.from_numpy(random_weight(key, param.shape)))
-    return model
-
-
 def build_random_model(config_or_name: Union[str, Dict[str, Any]], device='cpu',
                        **model_kwargs) -> MDMModel:
     """
