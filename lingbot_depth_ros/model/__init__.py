@@ -20,8 +20,9 @@ The LingBot-Depth network in pure PyTorch (no ROS imports).
 directory, .safetensors, Hugging Face repo id, ``random:<config>``).
 """
 
-from .checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .configs import CONFIGS, get_config, validate_model_config
+from .loading import load_model
 from .network import depth_to_points, MDMModel
 from .preprocess import num_tokens_for_level, PreparedInput, token_grid
 from .random_weights import build_random_model, random_weight, weights_sha256

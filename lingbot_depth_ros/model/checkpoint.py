@@ -13,9 +13,10 @@
 # limitations under the License.
 
 """
-Checkpoint loading and saving in the released format, strictly and safely.
+Checkpoint files in the released format: find, read, check and write them, safely.
 
-Spec strings accepted by :func:`load_model`:
+This module reads and writes files only; :meth:`.network.MDMModel.from_state` builds a
+model from what it reads, and :func:`.loading.load_model` takes these spec strings:
 
 * ``/path/model.pt`` - a ``torch.save`` dict ``{'model_config': ..., 'model': state_dict}``
   (the release's format), read with ``torch.load(weights_only=True)`` only;
@@ -35,12 +36,10 @@ import os
 from pathlib import Path
 import pickle
 import re
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 
-from .network import MDMModel
-from .random_weights import build_random_model
 
 MODEL_FILES = ('model.pt', 'model.safetensors')
 _REPO_ID = re.compile(r'^[A-Za-z0-9][\w.-]*/[\w.-]+$')
@@ -245,51 +244,7 @@ def check_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
     raise CheckpointError('\n'.join(lines))
 
 
-def model_from_state(config: Dict[str, Any], state: Dict[str, torch.Tensor],
-                     source: str = 'checkpoint', **model_kwargs) -> MDMModel:
-    """
-    Build a model from a config and load a state dict strictly, without double memory.
-
-    :param config: the model_config.
-    :param state: the state dict (its tensors become the model's storage).
-    :param source: name used in error messages.
-    :param model_kwargs: MDMModel keyword overrides.
-    :return: the model on CPU, float32, eval mode.
-    """
-    config = {**config, **model_kwargs}
-    try:
-        with torch.device('meta'):
-            model = MDMModel(**config)
-    except (ValueError, TypeError) as error:
-        raise CheckpointError(f'{source}: model_config rejected: {error}') from error
-    check_state_dict(model, state, source)
-    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
-    model.load_state_dict(state, strict=True, assign=True)
-    return model.eval()
-
-
-def load_model(spec: str, device='cpu', model_kwargs: Optional[Dict[str, Any]] = None,
-               **hf_kwargs) -> MDMModel:
-    """
-    Load a model from any spec string (see the module docstring).
-
-    :param spec: path, directory, .safetensors, repo id or 'random:<config>'.
-    :param device: device of the returned model.
-    :param model_kwargs: overrides of the checkpoint's model_config / MDMModel options
-        (e.g. {'fix_unit_depth_hole': True}).
-    :param hf_kwargs: passed to ``hf_hub_download`` (cache_dir, revision, token, ...).
-    :return: the model in eval mode.
-    """
-    model_kwargs = dict(model_kwargs or {})
-    spec = str(spec)
-    if spec.startswith('random:'):
-        return build_random_model(spec[len('random:'):], device=device, **model_kwargs)
-    path = resolve_checkpoint(spec, **hf_kwargs)
-    config, state = read_checkpoint(path)
-    return model_from_state(config, state, str(path), **model_kwargs).to(device)
-
-
-def save_checkpoint(model: MDMModel, path) -> Path:
+def save_checkpoint(model: torch.nn.Module, path) -> Path:
     """
     Save a model in the released format (model.pt) or as .safetensors + config JSON.
 
@@ -297,7 +252,7 @@ def save_checkpoint(model: MDMModel, path) -> Path:
     ``<stem>.json``; any other suffix writes ``{'model_config', 'model'}`` with
     ``torch.save``. Files are written to a temporary name and renamed.
 
-    :param model: the model (its ``model_config`` is saved).
+    :param model: an MDMModel (its ``model_config`` is saved).
     :param path: destination file.
     :return: the path written.
     """

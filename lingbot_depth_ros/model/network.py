@@ -37,6 +37,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .checkpoint import check_state_dict, CheckpointError, read_checkpoint, resolve_checkpoint
 from .configs import IGNORED_KEYS, validate_model_config
 from .decoder import ConvStack, NUM_LEVELS, UVCache
 from .encoder import RGBDEncoder
@@ -144,6 +145,30 @@ class MDMModel(nn.Module):
         return hasattr(self, 'mask_head')
 
     @classmethod
+    def from_state(cls, config: Dict[str, Any], state: Dict[str, torch.Tensor],
+                   source: str = 'checkpoint', **model_kwargs) -> 'MDMModel':
+        """
+        Build a model from a config and load a state dict strictly, without double memory.
+
+        :param config: the model_config.
+        :param state: the state dict (its tensors become the model's storage).
+        :param source: name used in error messages.
+        :param model_kwargs: keyword overrides of the config / model options.
+        :return: the model on CPU, float32, eval mode.
+        :raises CheckpointError: for a config the model rejects or any key mismatch.
+        """
+        config = {**config, **model_kwargs}
+        try:
+            with torch.device('meta'):
+                model = cls(**config)
+        except (ValueError, TypeError) as error:
+            raise CheckpointError(f'{source}: model_config rejected: {error}') from error
+        check_state_dict(model, state, source)
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+        model.load_state_dict(state, strict=True, assign=True)
+        return model.eval()
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, model_kwargs=None,
                         **hf_kwargs) -> 'MDMModel':
         """
@@ -154,9 +179,9 @@ class MDMModel(nn.Module):
         :param hf_kwargs: passed to ``huggingface_hub.hf_hub_download`` for repo ids.
         :return: the model on CPU in eval mode.
         """
-        from .checkpoint import load_model  # checkpoint imports this module
-        return load_model(str(pretrained_model_name_or_path), device='cpu',
-                          model_kwargs=model_kwargs, **hf_kwargs)
+        path = resolve_checkpoint(str(pretrained_model_name_or_path), **hf_kwargs)
+        config, state = read_checkpoint(path)
+        return cls.from_state(config, state, str(path), **dict(model_kwargs or {}))
 
     def preprocess(self, image: torch.Tensor, num_tokens, depth: Optional[torch.Tensor] = None,
                    enable_depth_mask: bool = True,
