@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(VPY) -m lingbot_depth_ros.demo
+	$(VPY) -m lingbot_depth_ros.tools.demo
 
 bench: $(STAMP)
 	$(VPY) benchmarks/bench_msg_io.py

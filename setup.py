@@ -33,8 +33,8 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'depth_completion_node = lingbot_depth_ros.node:main',
-            'lingbot-depth = lingbot_depth_ros.cli:main',
+            'depth_completion_node = lingbot_depth_ros.node.node:main',
+            'lingbot-depth = lingbot_depth_ros.tools.cli:main',
         ],
     },
 )

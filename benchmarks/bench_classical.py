@@ -33,11 +33,11 @@ import sys
 import time
 
 import cv2
-from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.classical import ClassicalBackend, NearestFillBackend
-from lingbot_depth_ros.evaluation_data import read_captures
-from lingbot_depth_ros.evaluation_metrics import corrupt_depth, LEVELS
+from lingbot_depth_ros.backends.classical import ClassicalBackend, NearestFillBackend
 from lingbot_depth_ros.geometry import depth_to_meters
+from lingbot_depth_ros.tools.evaluation.data import read_captures
+from lingbot_depth_ros.tools.evaluation.metrics import corrupt_depth, LEVELS
+from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
 
 EXAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'examples'

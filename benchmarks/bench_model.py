@@ -31,10 +31,10 @@ import statistics
 import sys
 import time
 
-from lingbot_depth_ros.evaluation_data import read_capture
+from lingbot_depth_ros.backends.network import NetworkBackend
 from lingbot_depth_ros.geometry import normalize_intrinsics
-from lingbot_depth_ros.inference import NetworkBackend
 from lingbot_depth_ros.model.random_weights import build_random_model
+from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
 import torch
 

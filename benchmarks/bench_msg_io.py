@@ -32,10 +32,10 @@ import sys
 import time
 
 from lingbot_depth_ros import geometry
-from lingbot_depth_ros import msg_conversions as mc
-from lingbot_depth_ros.evaluation_data import read_captures
-from lingbot_depth_ros.msg_buffers import new_message, payload_from_array
-from lingbot_depth_ros.pointcloud import pointcloud_fields
+from lingbot_depth_ros.messages import conversions as mc
+from lingbot_depth_ros.messages.buffers import new_message, payload_from_array
+from lingbot_depth_ros.messages.pointcloud import pointcloud_fields
+from lingbot_depth_ros.tools.evaluation.data import read_captures
 import numpy as np
 from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header

@@ -16,7 +16,7 @@
 The node over DDS with the camera and the consumer in other processes; prints figures.
 
 Three processes per run: a camera publishing the real 640x480 frames at 30 Hz, the node
-(``python -m lingbot_depth_ros.node``), and a consumer subscribing to the refined depth and
+(``python -m lingbot_depth_ros.node.node``), and a consumer subscribing to the refined depth and
 the cloud. Each configuration runs twice, without and with the shipped Fast DDS profile
 (config/fastdds_large_data.xml plus the malloc settings), for every process.
 
@@ -55,11 +55,12 @@ NAMESPACE = '/bench'
 
 def _camera(args):
     """Publish the example frames at ``args.rate`` Hz, stamped with the time of sending."""
-    from lingbot_depth_ros.evaluation_data import read_capture
     import numpy as np
     import rclpy
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image
+
+    from lingbot_depth_ros.tools.evaluation.data import read_capture
 
     rclpy.init()
     node = rclpy.create_node('camera', namespace=NAMESPACE)
@@ -193,7 +194,7 @@ def run(args, large_data):
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     env.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
     me = [sys.executable, str(Path(__file__).resolve())]
-    node_cmd = [sys.executable, '-m', 'lingbot_depth_ros.node', '--ros-args',
+    node_cmd = [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
                 '-r', '__ns:=' + NAMESPACE, '-p', 'device:=cpu',
                 '-p', 'num_threads:=%d' % args.threads, '-p', 'diagnostics_period:=1.0']
     if args.model:

@@ -55,13 +55,14 @@ def _qos(reliability):
 
 def _sender(args):
     """Publish the depth image and cloud of one real frame at ``args.rate`` Hz."""
+    import numpy as np
     import rclpy
     from sensor_msgs.msg import Image, PointCloud2
     from std_msgs.msg import Header
 
-    from lingbot_depth_ros.evaluation_data import read_capture
-    import numpy as np
-    from lingbot_depth_ros.msg_conversions import depth_to_image, depth_to_pointcloud2
+    from lingbot_depth_ros.messages.conversions import (depth_to_image,
+                                                        depth_to_pointcloud2)
+    from lingbot_depth_ros.tools.evaluation.data import read_capture
 
     rclpy.init()
     node = rclpy.create_node('sender')

@@ -35,10 +35,10 @@ import sys
 import tempfile
 import time
 
-from lingbot_depth_ros import bag_io
-from lingbot_depth_ros.bag import refine_bag, RefineOptions
-from lingbot_depth_ros.classical import ClassicalBackend
-from lingbot_depth_ros.evaluation_data import read_captures
+from lingbot_depth_ros.backends.classical import ClassicalBackend
+from lingbot_depth_ros.tools.bag import storage as bag_io
+from lingbot_depth_ros.tools.bag.refine import refine_bag, RefineOptions
+from lingbot_depth_ros.tools.evaluation.data import read_captures
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def example_frames(folder):
 
 def synthetic_frames(count=4):
     """Return (rgb, sensor depth metres, K) of a few synthetic views."""
-    from lingbot_depth_ros import synthetic
+    from lingbot_depth_ros.tools.synthetic import renderer as synthetic
     return [(f.rgb, f.depth_sensor, f.K) for f in synthetic.iter_sequence(n_frames=count)]
 
 
@@ -123,7 +123,8 @@ def main(argv=None):
             run_case(label, source, workdir, classical, options, args.repeats)
         if args.network_frames > 0:
             try:
-                from lingbot_depth_ros.backend_factory import BackendSettings, create_backend
+                from lingbot_depth_ros.backends.factory import (
+                    BackendSettings, create_backend)
                 network = create_backend(BackendSettings(
                     'random:tiny', device='cpu', resolution_level=args.resolution_level))
             except ImportError as error:

@@ -28,7 +28,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from lingbot_depth_ros.evaluation_data import read_capture
+from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
 import pytest
 import rclpy
@@ -252,7 +252,7 @@ class NodeRig:
         :param tester_args: Keyword arguments of Tester (reliability, outputs, mask).
         :param parameters: Node parameters.
         """
-        from lingbot_depth_ros.node import DepthCompletionNode
+        from lingbot_depth_ros.node.node import DepthCompletionNode
         namespace = unique_namespace()
         self.node = DepthCompletionNode(
             namespace=namespace, context=context,

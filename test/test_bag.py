@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""refine-bag (lingbot_depth_ros.bag) on small rosbag2 files the tests write."""
+"""refine-bag (lingbot_depth_ros.tools.bag.refine) on small rosbag2 files the tests write."""
 
 import os
 from pathlib import Path
@@ -24,11 +24,14 @@ import textwrap
 import time
 
 import cv2
-from lingbot_depth_ros import bag_io, bag_msgs, msg_conversions, synthetic_messages
-from lingbot_depth_ros.bag import refine_bag, RefineOptions
-from lingbot_depth_ros.bag_io import BagError, TOPIC_PRESETS, TopicSet
-from lingbot_depth_ros.classical import ClassicalBackend
-from lingbot_depth_ros.msg_buffers import header_from_ns
+from lingbot_depth_ros.backends.classical import ClassicalBackend
+from lingbot_depth_ros.messages import conversions as msg_conversions
+from lingbot_depth_ros.messages.buffers import header_from_ns
+from lingbot_depth_ros.tools.bag import messages as bag_msgs
+from lingbot_depth_ros.tools.bag import storage as bag_io
+from lingbot_depth_ros.tools.bag.refine import refine_bag, RefineOptions
+from lingbot_depth_ros.tools.bag.storage import BagError, TOPIC_PRESETS, TopicSet
+from lingbot_depth_ros.tools.synthetic import messages as synthetic_messages
 import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader, Writer
@@ -428,8 +431,8 @@ def test_interrupt_leaves_a_readable_bag(tmp_path, classical, storage):
 
 SLOW_REFINE = textwrap.dedent("""
     import sys, time
-    from lingbot_depth_ros.bag import refine_bag, RefineOptions
-    from lingbot_depth_ros.classical import ClassicalBackend
+    from lingbot_depth_ros.tools.bag.refine import refine_bag, RefineOptions
+    from lingbot_depth_ros.backends.classical import ClassicalBackend
 
     class Slow:
         def __init__(self):

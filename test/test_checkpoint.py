@@ -16,9 +16,8 @@
 
 import json
 
-from lingbot_depth_ros.model import (
-    build_random_model, CheckpointError, load_model, MDMModel, read_checkpoint,
-    save_checkpoint)
+from lingbot_depth_ros.model import (build_random_model, CheckpointError, load_model, MDMModel,
+                                     read_checkpoint, save_checkpoint)
 import pytest
 import torch
 

@@ -14,11 +14,11 @@
 
 """Classical backend: completeness, edge awareness, accuracy against nearest fill."""
 
-from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.classical import (ClassicalBackend, directional_nearest,
-                                         nearest_valid_index, NearestFillBackend)
-from lingbot_depth_ros.frame_decoding import limit_output
+from lingbot_depth_ros.backends.classical import (ClassicalBackend, directional_nearest,
+                                                  nearest_valid_index, NearestFillBackend)
 from lingbot_depth_ros.geometry import DepthRange
+from lingbot_depth_ros.messages.frame import limit_output
+from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
 import pytest
 from scipy import ndimage

@@ -19,9 +19,9 @@ from pathlib import Path
 import subprocess
 import sys
 
-from lingbot_depth_ros import bag_msgs
-from lingbot_depth_ros.bag_io import TOPIC_PRESETS
-from lingbot_depth_ros.cli import main
+from lingbot_depth_ros.tools.bag import messages as bag_msgs
+from lingbot_depth_ros.tools.bag.storage import TOPIC_PRESETS
+from lingbot_depth_ros.tools.cli import main
 import pytest
 from rosbags.rosbag2 import Reader
 from test_bag import read_bag, write_bag
@@ -149,7 +149,7 @@ def test_evaluate_is_mounted(tmp_path, capsys):
 
 def test_module_entry_point_returns_the_exit_code(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    command = [sys.executable, '-m', 'lingbot_depth_ros.cli']
+    command = [sys.executable, '-m', 'lingbot_depth_ros.tools.cli']
     version = subprocess.run(command + ['--version'], env=env, capture_output=True, text=True,
                              timeout=120)
     assert version.returncode == 0 and version.stdout.startswith('lingbot-depth ')
@@ -163,9 +163,10 @@ def test_module_entry_point_returns_the_exit_code(tmp_path):
 def test_classical_refine_bag_imports_neither_torch_nor_evaluation(tmp_path):
     write_bag(tmp_path / 'in', n=1)
     script = ('import sys\n'
-              'from lingbot_depth_ros.cli import main\n'
+              'from lingbot_depth_ros.tools.cli import main\n'
               'code = main(sys.argv[1:])\n'
-              'print(code, "torch" in sys.modules, "lingbot_depth_ros.evaluation" in sys.modules)')
+              'print(code, "torch" in sys.modules,\n'
+              '      "lingbot_depth_ros.tools.evaluation.evaluate" in sys.modules)')
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, '-c', script, 'refine-bag', str(tmp_path / 'in'),
                            str(tmp_path / 'out'), '--no-progress'],

@@ -30,7 +30,7 @@ def demo_output(tmp_path_factory):
     output = tmp_path_factory.mktemp('demo') / 'demo_output'
     env = dict(os.environ, LINGBOT_DEPTH_MODEL='')
     result = subprocess.run(
-        [sys.executable, '-m', 'lingbot_depth_ros.demo', '--frames', str(FRAMES),
+        [sys.executable, '-m', 'lingbot_depth_ros.tools.demo.run', '--frames', str(FRAMES),
          '--output', str(output)], env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     return output, result.stdout

@@ -19,11 +19,11 @@ import csv
 import math
 
 import cv2
-from lingbot_depth_ros import evaluation
-from lingbot_depth_ros.evaluation_data import (folder_samples, read_capture, read_captures,
-                                               synthetic_samples, write_folder_dataset)
-from lingbot_depth_ros.evaluation_metrics import (block_mask, corrupt_depth, depth_metrics,
-                                                  LEVELS, levels_markdown, MetricSums)
+from lingbot_depth_ros.tools.evaluation import evaluate as evaluation
+from lingbot_depth_ros.tools.evaluation.data import (folder_samples, read_capture, read_captures,
+                                                     synthetic_samples, write_folder_dataset)
+from lingbot_depth_ros.tools.evaluation.metrics import (block_mask, corrupt_depth, depth_metrics,
+                                                        LEVELS, levels_markdown, MetricSums)
 import numpy as np
 import pytest
 

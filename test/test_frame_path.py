@@ -16,11 +16,12 @@
 
 import argparse
 
-from lingbot_depth_ros import bag_msgs, cli
-from lingbot_depth_ros.backend_options import (add_backend_arguments, add_frame_arguments,
-                                               backend_settings, frame_settings)
-from lingbot_depth_ros.bag_io import TOPIC_PRESETS
-from lingbot_depth_ros.node_params import NodeConfig
+from lingbot_depth_ros.node.params import NodeConfig
+from lingbot_depth_ros.tools import cli
+from lingbot_depth_ros.tools.bag import messages as bag_msgs
+from lingbot_depth_ros.tools.bag.storage import TOPIC_PRESETS
+from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
+                                             backend_settings, frame_settings)
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, wait_until
 import numpy as np

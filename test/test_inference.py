@@ -16,12 +16,12 @@
 
 import math
 
-from lingbot_depth_ros.backend_factory import BackendSettings, create_backend
-from lingbot_depth_ros.completion import OutOfMemory
-from lingbot_depth_ros.evaluation_data import read_capture
+from lingbot_depth_ros.backends.base import OutOfMemory
+from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
+from lingbot_depth_ros.backends.network import NetworkBackend, resolve_device
 from lingbot_depth_ros.geometry import normalize_intrinsics
-from lingbot_depth_ros.inference import NetworkBackend, resolve_device
 from lingbot_depth_ros.model.random_weights import build_random_model
+from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
 import pytest
 import torch

@@ -160,5 +160,5 @@ def test_node_launch_runs_the_installed_executable():
     remapped = {e.elts[0].value for e in keyword(node, 'remappings').elts}
     assert remapped == {'rgb/image', 'depth/image', 'rgb/camera_info'}
     setup = (ROOT / 'setup.py').read_text()
-    assert "'depth_completion_node = lingbot_depth_ros.node:main'" in setup
+    assert "'depth_completion_node = lingbot_depth_ros.node.node:main'" in setup
     assert "glob('launch/*.launch.py')" in setup and "glob('config/*.xml')" in setup

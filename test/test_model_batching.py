@@ -16,9 +16,9 @@
 
 import json
 
-from lingbot_depth_ros.evaluation_data import read_capture
 from lingbot_depth_ros.model import build_random_model
 from lingbot_depth_ros.model.layers import Attention
+from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
 import pytest
 import torch

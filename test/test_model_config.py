@@ -17,9 +17,8 @@
 import copy
 import math
 
-from lingbot_depth_ros.model import (
-    build_random_model, get_config, MDMModel, num_tokens_for_level, token_grid,
-    validate_model_config)
+from lingbot_depth_ros.model import (build_random_model, get_config, MDMModel,
+                                     num_tokens_for_level, token_grid, validate_model_config)
 from lingbot_depth_ros.model.decoder import view_plane_uv
 from lingbot_depth_ros.model.preprocess import depth_token_keep, remap_depth, resize_depth
 import numpy as np

@@ -15,8 +15,8 @@
 """Decoder layers: channels-last paths agree with the reference PyTorch modules."""
 
 from lingbot_depth_ros.model import build_random_model
-from lingbot_depth_ros.model.layers import (
-    ACTIVATIONS, GroupNorm, make_norm, PixelShuffle, ReplicateConv2d, ResidualConvBlock)
+from lingbot_depth_ros.model.layers import (ACTIVATIONS, GroupNorm, make_norm, PixelShuffle,
+                                            ReplicateConv2d, ResidualConvBlock)
 import pytest
 import torch
 from torch import nn

@@ -12,16 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sensor_msgs Image / CameraInfo <-> numpy in lingbot_depth_ros.msg_conversions."""
+"""sensor_msgs Image / CameraInfo <-> numpy in lingbot_depth_ros.messages.conversions."""
 
 import array
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from lingbot_depth_ros import msg_conversions as mc
-from lingbot_depth_ros.evaluation_data import read_capture
-from lingbot_depth_ros.msg_buffers import new_message, payload_from_array, zeroed_bytes
+from lingbot_depth_ros.messages import conversions as mc
+from lingbot_depth_ros.messages.buffers import new_message, payload_from_array, zeroed_bytes
+from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
 import pytest
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2

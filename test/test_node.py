@@ -23,7 +23,7 @@ are in the other test_node_*.py files.
 import time
 
 from lingbot_depth_ros.geometry import back_project
-from lingbot_depth_ros.msg_conversions import pointcloud2_to_array
+from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import FRAME_ID, frame_msgs, image_msg, wait_until
 import numpy as np
@@ -185,7 +185,8 @@ def test_no_subscriber_means_no_inference(make_node, examples):
 
 
 def test_generated_frames_are_completed(make_node):
-    from lingbot_depth_ros.synthetic import frame_to_messages, render_sequence
+    from lingbot_depth_ros.tools.synthetic.renderer import (frame_to_messages,
+                                                            render_sequence)
     node, tester = make_node(publish_filled_mask=True, tester_mask=True)
     frames = render_sequence(seed=3, n_frames=3, width=320, height=240)
     for i, frame in enumerate(frames):

@@ -15,7 +15,7 @@
 """The node's /diagnostics: content, rates, latencies, drops, levels; NodeStats on its own."""
 
 from diagnostic_msgs.msg import DiagnosticStatus
-from lingbot_depth_ros.node_stats import diagnostic_status, NodeStats, WarningThrottle
+from lingbot_depth_ros.node.diagnostics import diagnostic_status, NodeStats, WarningThrottle
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, wait_until
 import pytest

@@ -16,7 +16,7 @@
 
 import cv2
 from lingbot_depth_ros.geometry import back_project
-from lingbot_depth_ros.msg_conversions import pointcloud2_to_array
+from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, wait_until
 import numpy as np
@@ -39,7 +39,7 @@ def small_frame(rgb, depth_mm, K, width=160, height=120):
 
 def test_tiny_network_completes_frames(make_node, examples):
     pytest.importorskip('torch')
-    pytest.importorskip('lingbot_depth_ros.inference')
+    pytest.importorskip('lingbot_depth_ros.backends.network')
     node, tester = make_node(model='random:tiny', device='cpu', resolution_level=0,
                              num_threads=2)
     assert node.backend.name == 'network:random:tiny'

@@ -19,9 +19,9 @@ import math
 from pathlib import Path
 import re
 
-from lingbot_depth_ros.msg_conversions import pointcloud2_to_array
-from lingbot_depth_ros.node import DepthCompletionNode
-from lingbot_depth_ros.node_params import (check_parameters, config_from_values, NodeConfig,
+from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
+from lingbot_depth_ros.node.node import DepthCompletionNode
+from lingbot_depth_ros.node.params import (check_parameters, config_from_values, NodeConfig,
                                            PARAMETERS, SPECS)
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, unique_namespace, wait_until

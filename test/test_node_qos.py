@@ -25,7 +25,7 @@ from pathlib import Path
 import subprocess
 import sys
 
-from lingbot_depth_ros import qos
+from lingbot_depth_ros.node import qos
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, wait_until
 import pytest

@@ -23,7 +23,7 @@ import itertools
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticStatus
-from lingbot_depth_ros.completion import OutOfMemory
+from lingbot_depth_ros.backends.base import OutOfMemory
 from node_harness import camera_info_msg, frame_msgs, image_msg, NodeRig, wait_until
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 import numpy as np

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.ros
 
 def node_command(*ros_args):
     """Return the command line running the node's main() with ROS arguments."""
-    return [sys.executable, '-m', 'lingbot_depth_ros.node', '--ros-args',
+    return [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
             '-r', '__ns:=' + unique_namespace(), *ros_args]
 
 

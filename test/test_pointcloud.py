@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from lingbot_depth_ros import geometry
-from lingbot_depth_ros import msg_conversions as mc
-from lingbot_depth_ros.evaluation_data import read_captures
 from lingbot_depth_ros.geometry import DepthRange
-from lingbot_depth_ros.pointcloud import pack_rgb, pointcloud_dtype
+from lingbot_depth_ros.messages import conversions as mc
+from lingbot_depth_ros.messages.pointcloud import pack_rgb, pointcloud_dtype
+from lingbot_depth_ros.tools.evaluation.data import read_captures
 import numpy as np
 import pytest
 from sensor_msgs.msg import PointCloud2, PointField

@@ -16,7 +16,7 @@
 
 import time
 
-from lingbot_depth_ros import msg_conversions as mc
+from lingbot_depth_ros.messages import conversions as mc
 import numpy as np
 import pytest
 import rclpy

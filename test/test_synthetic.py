@@ -16,11 +16,11 @@
 
 import math
 
-from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.synthetic import (Box, intrinsics, look_at, render_view, Room, Scene,
-                                         SensorModel, Sphere)
-from lingbot_depth_ros.synthetic_materials import MATERIALS
-from lingbot_depth_ros.synthetic_sensor import FAIL_DARK, FAIL_NONE, FAIL_RANGE, FAIL_SHADOW
+from lingbot_depth_ros.tools.synthetic import renderer as synthetic
+from lingbot_depth_ros.tools.synthetic.materials import MATERIALS
+from lingbot_depth_ros.tools.synthetic.renderer import (Box, intrinsics, look_at, render_view,
+                                                        Room, Scene, SensorModel, Sphere)
+from lingbot_depth_ros.tools.synthetic.sensor import FAIL_DARK, FAIL_NONE, FAIL_RANGE, FAIL_SHADOW
 import numpy as np
 import pytest
 

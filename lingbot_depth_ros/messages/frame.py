@@ -29,10 +29,10 @@ from typing import List, Optional
 
 from builtin_interfaces.msg import Time
 from lingbot_depth_ros.geometry import DepthRange, resize_depth_nearest
-from lingbot_depth_ros.msg_conversions import (camera_info_at_size, camera_info_to_model,
-                                               depth_from_image, depth_to_image,
-                                               depth_to_pointcloud2, mask_to_image,
-                                               rgb_from_image)
+from lingbot_depth_ros.messages.conversions import (camera_info_at_size, camera_info_to_model,
+                                                    depth_from_image, depth_to_image,
+                                                    depth_to_pointcloud2, mask_to_image,
+                                                    rgb_from_image)
 import numpy as np
 from std_msgs.msg import Header
 

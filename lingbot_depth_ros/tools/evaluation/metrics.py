@@ -31,9 +31,8 @@ from dataclasses import dataclass, fields
 import math
 from typing import Dict, Optional, Tuple
 
+from lingbot_depth_ros.geometry import DepthRange
 import numpy as np
-
-from .geometry import DepthRange
 
 # Ground truth counts where it is finite and > 0.
 MEASURED = DepthRange()

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
+from lingbot_depth_ros.tools.evaluation.metrics import MEASURED, METRIC_TITLES, METRICS
 import numpy as np
-
-from .evaluation_metrics import MEASURED, METRIC_TITLES, METRICS
 
 CSV_COLUMNS = ('protocol', 'level', 'sample', 'backend', 'region') + METRICS + (
     'pixels', 'time_ms')

@@ -27,10 +27,10 @@ from dataclasses import dataclass, fields
 import math
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
-from lingbot_depth_ros import qos
-from lingbot_depth_ros.backend_factory import BACKENDS, BackendSettings, DEVICES_HELP, PRECISIONS
-from lingbot_depth_ros.frame_decoding import FrameSettings, MODES
+from lingbot_depth_ros.backends.factory import BACKENDS, BackendSettings, DEVICES_HELP, PRECISIONS
 from lingbot_depth_ros.geometry import DepthRange
+from lingbot_depth_ros.messages.frame import FrameSettings, MODES
+from lingbot_depth_ros.node import qos
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 

@@ -34,10 +34,11 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from lingbot_depth_ros import msg_conversions, synthetic
-from lingbot_depth_ros.demo_session import DemoSession, INPUT_TOPICS
-from lingbot_depth_ros.evaluation_metrics import depth_metrics, MEASURED
-from lingbot_depth_ros.evaluation_report import comparison_image, write_image
+from lingbot_depth_ros.messages import conversions as msg_conversions
+from lingbot_depth_ros.tools.demo.session import DemoSession, INPUT_TOPICS
+from lingbot_depth_ros.tools.evaluation.metrics import depth_metrics, MEASURED
+from lingbot_depth_ros.tools.evaluation.report import comparison_image, write_image
+from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def node_command(model: str, num_tokens: int) -> List[str]:
     """
     rgb, depth, info = INPUT_TOPICS
     model = model or "''"  # an empty value is a YAML empty string, not a missing one
-    return [sys.executable, '-m', 'lingbot_depth_ros.node', '--ros-args',
+    return [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
             '-p', f'model:={model}', '-p', f'num_tokens:={num_tokens}',
             '-p', 'publish_filled_mask:=true', '-p', 'sync_slop:=0.02',
             '-r', f'rgb/image:={rgb}', '-r', f'depth/image:={depth}',
@@ -238,7 +239,7 @@ def write_outputs(output: Path, frames, received, summary, backend: str) -> None
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo from the command line; return the exit code."""
-    parser = argparse.ArgumentParser(prog='python -m lingbot_depth_ros.demo',
+    parser = argparse.ArgumentParser(prog='python -m lingbot_depth_ros.tools.demo.run',
                                      description=__doc__.strip().splitlines()[0])
     parser.add_argument('--output', type=Path, default=Path('demo_output'))
     parser.add_argument('--frames', type=int, default=12)

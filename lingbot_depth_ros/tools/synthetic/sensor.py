@@ -32,9 +32,8 @@ cameras:
 
 from dataclasses import dataclass
 
+from lingbot_depth_ros.tools.synthetic.geometry import intersect_scene, Scene
 import numpy as np
-
-from .synthetic_geometry import intersect_scene, Scene
 
 # Failure codes of the per-pixel failure map, in order of precedence.
 FAIL_NONE, FAIL_MATERIAL, FAIL_RANGE, FAIL_SHADOW, FAIL_DARK, FAIL_SPECKLE = range(6)

@@ -27,11 +27,12 @@ import shutil
 import sys
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from lingbot_depth_ros import msg_conversions, synthetic_messages
-from lingbot_depth_ros.bag_msgs import (CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, ros_type_name,
-                                        to_rosbags, typestore)
-from lingbot_depth_ros.msg_buffers import header_from_ns
+from lingbot_depth_ros.messages import conversions as msg_conversions
+from lingbot_depth_ros.messages.buffers import header_from_ns
 from lingbot_depth_ros.sync import NS_PER_S
+from lingbot_depth_ros.tools.bag.messages import (CAMERA_INFO, COMPRESSED_IMAGE, IMAGE,
+                                                  ros_type_name, to_rosbags, typestore)
+from lingbot_depth_ros.tools.synthetic import messages as synthetic_messages
 import numpy as np
 from rosbags.interfaces import ConnectionExtRosbag2
 from rosbags.rosbag2 import StoragePlugin, Writer
@@ -373,7 +374,8 @@ def write_synthetic_bag(output, frames: int = 30, seed: int = 0, fps: float = 15
     :param force: replace an existing bag at ``output``.
     :return: the number of frames written.
     """
-    from lingbot_depth_ros import synthetic  # the renderer is only needed here
+    # The renderer is only needed here.
+    from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 
     storage_plugin(storage)
     prepare_output(Path(output), force)

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 import math
 from typing import Iterator, List, Optional, Tuple
 
+from lingbot_depth_ros.tools.synthetic.geometry import (Box, Cylinder, intersect_scene, Room,
+                                                        Scene, Sphere)
+from lingbot_depth_ros.tools.synthetic.materials import (albedo, highlight, lambert,
+                                                         material_table, MATERIALS, noise_table,
+                                                         TRANSMITTANCE)
+from lingbot_depth_ros.tools.synthetic.scenes import camera_poses, look_at, make_scene
+from lingbot_depth_ros.tools.synthetic.sensor import (outside_projector_view, projector_shadow,
+                                                      SensorModel, simulate_sensor)
 import numpy as np
-
-from .synthetic_geometry import Box, Cylinder, intersect_scene, Room, Scene, Sphere
-from .synthetic_materials import (albedo, highlight, lambert, material_table, MATERIALS,
-                                  noise_table, TRANSMITTANCE)
-from .synthetic_scenes import camera_poses, look_at, make_scene
-from .synthetic_sensor import (outside_projector_view, projector_shadow, SensorModel,
-                               simulate_sensor)
 
 __all__ = ['Box', 'Cylinder', 'Room', 'Scene', 'SensorModel', 'Sphere', 'SyntheticFrame',
            'camera_poses', 'frame_to_messages', 'intrinsics', 'look_at', 'make_scene',
@@ -298,5 +299,5 @@ def frame_to_messages(frame: SyntheticFrame,
     :param frame_id: header frame id.
     :return: the three messages.
     """
-    from .synthetic_messages import frame_messages
+    from lingbot_depth_ros.tools.synthetic.messages import frame_messages
     return frame_messages(frame, frame_id)

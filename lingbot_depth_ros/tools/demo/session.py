@@ -25,9 +25,9 @@ import threading
 import time
 from typing import Dict, List, Tuple
 
-from lingbot_depth_ros import synthetic
-from lingbot_depth_ros.bag_io import BAG_VERSION, storage_plugin
-from lingbot_depth_ros.bag_msgs import ros_type_name, typestore
+from lingbot_depth_ros.tools.bag.messages import ros_type_name, typestore
+from lingbot_depth_ros.tools.bag.storage import BAG_VERSION, storage_plugin
+from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy

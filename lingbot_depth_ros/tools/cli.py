@@ -29,8 +29,8 @@ import sys
 from typing import List, Optional, Sequence
 
 from lingbot_depth_ros import __version__
-from lingbot_depth_ros.backend_options import (add_backend_arguments, add_frame_arguments,
-                                               backend_settings, frame_settings)
+from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
+                                             backend_settings, frame_settings)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -109,9 +109,10 @@ def run_refine_bag(args: argparse.Namespace) -> int:
     :param args: parsed arguments.
     :return: the exit code.
     """
-    from lingbot_depth_ros.backend_factory import create_backend
-    from lingbot_depth_ros.bag import check_bag, refine_bag, RefineOptions
-    from lingbot_depth_ros.bag_io import log
+    from lingbot_depth_ros.backends.factory import create_backend
+    from lingbot_depth_ros.tools.bag.refine import (RefineOptions, check_bag,
+                                                    refine_bag)
+    from lingbot_depth_ros.tools.bag.storage import log
 
     # Bad arguments, a bad bag or OUTPUT fail before a network is loaded.
     try:
@@ -170,8 +171,7 @@ def run_synth_bag(args: argparse.Namespace) -> int:
     :param args: parsed arguments.
     :return: the exit code.
     """
-    from lingbot_depth_ros.bag_io import log
-    from lingbot_depth_ros.bag_io import write_synthetic_bag
+    from lingbot_depth_ros.tools.bag.storage import log, write_synthetic_bag
 
     if not args.fps > 0 or not math.isfinite(args.fps):
         raise UsageError(f'--fps: expected a finite number > 0, got {args.fps}')
@@ -190,7 +190,8 @@ def _mount_evaluate(subparsers, load: bool) -> None:
     # command is `evaluate`, so the other commands start fast and work without it.
     if load:
         try:
-            from lingbot_depth_ros import evaluation
+            from lingbot_depth_ros.tools.evaluation import \
+                evaluate as evaluation
         except ImportError as error:
             reason = f'evaluate is unavailable: {error}'
             parser = subparsers.add_parser('evaluate', help=_EVALUATE_HELP, description=reason)

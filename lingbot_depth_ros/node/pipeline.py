@@ -23,10 +23,10 @@ the one-line start-up error and the timings its diagnostics report.
 import time
 from typing import Tuple
 
-from lingbot_depth_ros.backend_factory import create_backend
-from lingbot_depth_ros.completion import Backend, CompletionResult
-from lingbot_depth_ros.frame_decoding import DecodedFrame, FrameSettings, limit_output
-from lingbot_depth_ros.node_params import NodeConfig
+from lingbot_depth_ros.backends.base import Backend, CompletionResult
+from lingbot_depth_ros.backends.factory import create_backend
+from lingbot_depth_ros.messages.frame import DecodedFrame, FrameSettings, limit_output
+from lingbot_depth_ros.node.params import NodeConfig
 
 
 class ModelLoadError(RuntimeError):

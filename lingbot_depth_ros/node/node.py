@@ -27,14 +27,14 @@ import time
 from typing import Dict, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
-from lingbot_depth_ros import qos
-from lingbot_depth_ros.completion import OutOfMemory
-from lingbot_depth_ros.frame_decoding import (cloud_output, decode_frame, depth_outputs,
+from lingbot_depth_ros.backends.base import OutOfMemory
+from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, depth_outputs,
                                               FrameRejected, InputTopics, mask_output)
-from lingbot_depth_ros.node_params import declare_parameters, NodeConfig
-from lingbot_depth_ros.node_pipeline import load_backend, ModelLoadError, run_backend
-from lingbot_depth_ros.node_stats import (diagnostic_array, diagnostic_status, NodeStats,
-                                          WarningThrottle)
+from lingbot_depth_ros.node import qos
+from lingbot_depth_ros.node.diagnostics import (diagnostic_array, diagnostic_status, NodeStats,
+                                                WarningThrottle)
+from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
+from lingbot_depth_ros.node.pipeline import load_backend, ModelLoadError, run_backend
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
 import rclpy
 from rclpy.exceptions import InvalidParameterValueException

@@ -40,10 +40,10 @@ import time
 from typing import Dict, Optional, Tuple
 
 import cv2
+from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
+                                             measured, stage_timer)
 import numpy as np
 from scipy import ndimage
-
-from .completion import check_inputs, CompletionResult, finalize_depth, measured, stage_timer
 
 # Keeps a candidate whose colour matches badly from vanishing entirely, so a hole pixel
 # unlike all its candidates still gets the plain spatial blend.

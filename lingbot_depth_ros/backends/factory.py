@@ -133,12 +133,12 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
         import cv2  # the classical backend's only threaded library
         if settings.num_threads:
             cv2.setNumThreads(settings.num_threads)
-        from .classical import ClassicalBackend
+        from lingbot_depth_ros.backends.classical import ClassicalBackend
         return ClassicalBackend(keep_valid_input=settings.keep_valid_input)
     import torch  # only the network needs it
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
-    from .inference import NetworkBackend
+    from lingbot_depth_ros.backends.network import NetworkBackend
     return NetworkBackend(settings.model, device=settings.device,
                           precision=settings.precision,
                           num_tokens=settings.num_tokens or None,

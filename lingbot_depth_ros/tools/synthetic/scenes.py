@@ -17,9 +17,8 @@
 import math
 from typing import List
 
+from lingbot_depth_ros.tools.synthetic.geometry import Box, Cylinder, Room, Scene, Sphere
 import numpy as np
-
-from .synthetic_geometry import Box, Cylinder, Room, Scene, Sphere
 
 # Materials every scene contains at least once, so each has the sensor's hard cases.
 REQUIRED_MATERIALS = ('glass', 'glass', 'mirror', 'metal', 'black')

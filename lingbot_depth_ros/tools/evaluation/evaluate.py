@@ -51,18 +51,17 @@ import sys
 import time
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from lingbot_depth_ros.backends.base import Backend, CompletionResult, measured
+from lingbot_depth_ros.backends.classical import ClassicalBackend, CpuBackend, NearestFillBackend
+from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
+from lingbot_depth_ros.tools.evaluation.data import (folder_has_sensor_depth, folder_samples,
+                                                     Sample, synthetic_samples)
+from lingbot_depth_ros.tools.evaluation.metrics import corrupt_depth, LEVELS, MetricSums
+from lingbot_depth_ros.tools.evaluation.report import (comparison_image, markdown_tables,
+                                                       write_csv, write_image)
+from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
+                                             backend_settings, frame_settings)
 import numpy as np
-
-from .backend_factory import BackendSettings, create_backend
-from .backend_options import add_backend_arguments, add_frame_arguments, backend_settings
-from .backend_options import frame_settings
-from .classical import ClassicalBackend, CpuBackend, NearestFillBackend
-from .completion import Backend, CompletionResult, measured
-from .evaluation_data import (folder_has_sensor_depth, folder_samples, Sample,
-                              synthetic_samples)
-from .evaluation_metrics import corrupt_depth, LEVELS, MetricSums
-from .evaluation_report import (comparison_image, markdown_tables, write_csv,
-                                write_image)
 
 PROTOCOLS = ('blocks', 'natural')
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -297,8 +296,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the evaluation as ``python -m lingbot_depth_ros.evaluation``."""
-    parser = argparse.ArgumentParser(prog='python -m lingbot_depth_ros.evaluation',
+    """Run the evaluation as ``python -m lingbot_depth_ros.tools.evaluation.evaluate``."""
+    parser = argparse.ArgumentParser(prog='python -m lingbot_depth_ros.tools.evaluation.evaluate',
                                      description=__doc__.strip().splitlines()[0])
     add_evaluate_arguments(parser)
     return run_evaluate(parser.parse_args(argv))

@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 import re
 import sys
 
+from lingbot_depth_ros.geometry import check_intrinsics, depth_to_meters, scale_intrinsics
+from lingbot_depth_ros.messages.buffers import (copy_header, new_message, payload_from_array,
+                                                writable_view, zeroed_bytes)
+from lingbot_depth_ros.messages.pointcloud import depth_to_pointcloud2, pointcloud2_to_array
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
-
-from .geometry import check_intrinsics, depth_to_meters, scale_intrinsics
-from .msg_buffers import (copy_header, new_message, payload_from_array, writable_view,
-                          zeroed_bytes)
-from .pointcloud import depth_to_pointcloud2, pointcloud2_to_array
 
 __all__ = [
     'CameraModel', 'camera_info_at_size', 'camera_info_to_model', 'depth_from_image',

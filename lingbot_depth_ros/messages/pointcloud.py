@@ -32,11 +32,11 @@ from collections import OrderedDict
 import sys
 import threading
 
+from lingbot_depth_ros.geometry import check_intrinsics, DepthRange, pixel_rays
+from lingbot_depth_ros.messages.buffers import (copy_header, new_message, writable_view,
+                                                zeroed_bytes)
 import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
-
-from .geometry import check_intrinsics, DepthRange, pixel_rays
-from .msg_buffers import copy_header, new_message, writable_view, zeroed_bytes
 
 POINT_STEP_XYZ = 16
 POINT_STEP_XYZRGB = 32

@@ -35,9 +35,8 @@ from pathlib import Path
 from typing import Iterator, List, NamedTuple, Optional
 
 import cv2
+from lingbot_depth_ros.geometry import check_intrinsics, depth_to_meters
 import numpy as np
-
-from .geometry import check_intrinsics, depth_to_meters
 
 RGB_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DEPTH_SUFFIXES = ('.png', '.npy', '.tif', '.tiff')
@@ -73,7 +72,8 @@ def synthetic_samples(count: int, seed: int = 0, width: int = 640,
     :param height: image height.
     :return: iterator of samples.
     """
-    from . import synthetic  # the renderer is needed only for synthetic data
+    # The renderer is needed only for synthetic data.
+    from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 
     for scene in range(seed, seed + count):
         frame = synthetic.render_frame(scene, width, height)

@@ -33,12 +33,13 @@ import threading
 import time
 from typing import Dict, Iterator, Optional, Set, Tuple
 
-from lingbot_depth_ros import bag_io, bag_msgs
-from lingbot_depth_ros.bag_io import BagError, TopicSet
-from lingbot_depth_ros.frame_decoding import (cloud_output, decode_frame, DecodedFrame,
+from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, DecodedFrame,
                                               depth_outputs, FrameRejected, FrameSettings,
                                               InputTopics, limit_output)
 from lingbot_depth_ros.sync import FrameSynchronizer
+from lingbot_depth_ros.tools.bag import messages as bag_msgs
+from lingbot_depth_ros.tools.bag import storage as bag_io
+from lingbot_depth_ros.tools.bag.storage import BagError, TopicSet
 from rosbags.rosbag2 import Reader, Writer
 
 

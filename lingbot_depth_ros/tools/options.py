@@ -22,10 +22,9 @@ same objects), and the flags are turned back into those objects, which check the
 import argparse
 from typing import Tuple
 
-from lingbot_depth_ros.backend_factory import (BACKENDS, BackendSettings, DEVICES_HELP,
-                                               PRECISIONS)
-from lingbot_depth_ros.frame_decoding import FrameSettings
+from lingbot_depth_ros.backends.factory import BACKENDS, BackendSettings, DEVICES_HELP, PRECISIONS
 from lingbot_depth_ros.geometry import DepthRange
+from lingbot_depth_ros.messages.frame import FrameSettings
 
 _BACKEND = BackendSettings()
 _FRAME = FrameSettings()

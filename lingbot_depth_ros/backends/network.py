@@ -25,12 +25,11 @@ backend; :func:`.backend_factory.create_backend` picks one of them.
 import time
 from typing import Dict, Optional, Tuple
 
+from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
+                                             measured, OutOfMemory, stage_timer)
+from lingbot_depth_ros.backends.factory import check_device, check_precision
 import numpy as np
 import torch
-
-from .backend_factory import check_device, check_precision
-from .completion import check_inputs, CompletionResult, finalize_depth, measured, OutOfMemory
-from .completion import stage_timer
 
 # Autocast dtype of each precision name of backend_factory.PRECISIONS (None: no autocast).
 AUTOCAST_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -143,14 +142,14 @@ class NetworkBackend:
         self.torch_device = resolve_device(device)
         self.device = str(self.torch_device)
         if tune_allocator and self.torch_device.type == 'cpu':
-            from .model import configure_cpu_allocator
+            from lingbot_depth_ros.model import configure_cpu_allocator
             configure_cpu_allocator()
         self.precision = precision
         self.keep_valid_input = keep_valid_input
         self.apply_mask = apply_mask
         self.profile_stages = profile_stages or self.torch_device.type == 'cpu'
         if isinstance(model, str):
-            from .model import load_model
+            from lingbot_depth_ros.model import load_model
             self.model_id = model
             model = load_model(model, device='cpu')
         else:

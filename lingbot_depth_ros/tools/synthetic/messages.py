@@ -14,11 +14,10 @@
 
 """ROS messages of synthetic frames (needs sensor_msgs; ``synthetic`` imports it lazily)."""
 
+from lingbot_depth_ros.messages.buffers import header_from_ns
+from lingbot_depth_ros.messages.conversions import depth_to_image, rgb_to_image
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
-
-from .msg_buffers import header_from_ns
-from .msg_conversions import depth_to_image, rgb_to_image
 
 
 def camera_info(K, width: int, height: int, header: Header) -> CameraInfo:
