@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 
-.PHONY: all setup test demo bench lint clean
+.PHONY: all setup test demo bench docs lint clean
 all: test
 
 setup: $(STAMP)
@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_refine_bag.py
 	$(VPY) benchmarks/bench_node.py
 	$(VPY) benchmarks/bench_model.py
+
+docs: $(STAMP)
+	$(VPY) test/docs_tables.py --write
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q test/test_flake8.py test/test_pep257.py

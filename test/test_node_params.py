@@ -17,7 +17,6 @@
 from dataclasses import fields
 import math
 from pathlib import Path
-import re
 
 from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
 from lingbot_depth_ros.node.node import DepthCompletionNode
@@ -160,21 +159,3 @@ def test_presets_load_into_the_node(ros_context, preset):
             assert getattr(node.config, name) == value, name
     finally:
         node.destroy_node()
-
-
-def test_readme_table_lists_every_parameter_with_its_default():
-    text = (ROOT / 'README.md').read_text()
-    for spec in PARAMETERS:
-        row = re.search(r'^\| `%s` \| (\w+) \| ([^|]+) \|' % spec.name, text, re.MULTILINE)
-        assert row, 'README.md has no parameter row for %s' % spec.name
-        assert row.group(2).strip().strip('`') == _doc_value(spec.default), spec.name
-
-
-def _doc_value(value):
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value == '':
-        return "''"
-    if isinstance(value, float) and math.isinf(value):
-        return 'inf'
-    return str(value)

@@ -65,7 +65,8 @@ PARAMETERS = (
     ParamSpec('resolution_level', 9, 'Resolution level 0 (fewest tokens, fastest) to 9 (most) '
               'when num_tokens is 0.', int_range=(0, 9)),
     ParamSpec('mode', 'completion', 'completion: use the sensor depth; monocular: ignore it '
-              'and predict from colour only.', runtime=True, choices=MODES),
+              'and predict from colour only. A frame without any valid depth pixel runs '
+              'monocular in either mode.', runtime=True, choices=MODES),
     ParamSpec('keep_valid_input', True, 'Output the valid sensor measurements unchanged and '
               'fill only the holes (true), or output the refined estimate everywhere (false).'),
     ParamSpec('depth_scale', 0.001, 'Metres per unit of integer (16UC1/mono16) input depth.',
@@ -73,9 +74,10 @@ PARAMETERS = (
     ParamSpec('min_depth', 0.0, 'Smallest valid depth in metres, input and output.',
               runtime=True),
     ParamSpec('max_depth', math.inf, 'Largest valid depth in metres, input and output '
-              '(inf: no limit).', runtime=True),
+              '(inf, .inf in YAML: no limit).', runtime=True),
     ParamSpec('output_encoding', '32FC1', 'depth_refined/image encoding: 32FC1 metres (NaN '
-              'invalid) or 16UC1 millimetres (0 invalid).', runtime=True,
+              'invalid) or 16UC1 millimetres (0 invalid; beyond 65.535 m clipped, counted and '
+              'warned).', runtime=True,
               choices=OUTPUT_ENCODINGS),
     ParamSpec('publish_cloud', True, 'Publish the points cloud.', runtime=True),
     ParamSpec('cloud_rgb', True, 'Cloud fields x, y, z, rgb (true) or x, y, z (false).',
@@ -96,7 +98,8 @@ PARAMETERS = (
               runtime=True),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               float_range=(0.05, 60.0)),
-    ParamSpec('num_threads', 0, 'Torch CPU threads; 0 keeps the torch default.',
+    ParamSpec('num_threads', 0, 'CPU threads of the backend (torch for the network, OpenCV '
+              'for the classical one); 0 keeps the library default.',
               int_range=(0, 1024)),
 )
 SPECS: Dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}

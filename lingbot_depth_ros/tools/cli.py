@@ -72,10 +72,12 @@ def add_refine_bag_arguments(parser: argparse.ArgumentParser) -> None:
     topics = parser.add_argument_group('topics (default: RealSense or Orbbec names, '
                                        'auto-detected)')
     topics.add_argument('--rgb-topic', metavar='TOPIC',
-                        help='colour image topic (Image or CompressedImage)')
+                        help='colour image topic, Image or CompressedImage '
+                        '(default: auto-detected)')
     topics.add_argument('--depth-topic', metavar='TOPIC',
-                        help='depth image registered to colour (Image)')
-    topics.add_argument('--info-topic', metavar='TOPIC', help='colour camera_info topic')
+                        help='depth image registered to colour (default: auto-detected)')
+    topics.add_argument('--info-topic', metavar='TOPIC',
+                        help='colour camera_info topic (default: auto-detected)')
     topics.add_argument('--slop', type=_non_negative_float, default=0.02, metavar='S',
                         help='largest colour/depth stamp difference in seconds (default: 0.02)')
     add_frame_arguments(parser.add_argument_group('depth'))
