@@ -16,7 +16,7 @@
 Benchmark the classical CPU backend at 640x480: per-frame time, frames/s, hole accuracy.
 
 Times ``ClassicalBackend.complete`` (and the nearest-fill baseline) on synthetic scenes
-with simulated sensor failures and on the real captures in ../shared/examples when present,
+with simulated sensor failures and on the real captures in test/data/examples,
 each frame ``--runs`` times after one warm-up call, and prints median / min per-frame time
 and frames/s from the median over those sensor frames. Two block-masked frames of the
 evaluation's hard and extreme levels (60 % / 80 % holes) are timed too, as worst cases.
@@ -40,11 +40,11 @@ from lingbot_depth_ros.tools.evaluation.metrics import corrupt_depth, LEVELS
 from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
 
-EXAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'examples'
+EXAMPLES = Path(__file__).resolve().parents[1] / 'test' / 'data' / 'examples'
 
 
 def load_examples():
-    """Return (name, rgb, depth_m, K) of the real captures, if ../shared is there."""
+    """Return (name, rgb, depth_m, K) of the real captures, in test/data/examples."""
     return [(f'examples/{name}', rgb, depth_to_meters(raw, 0.001)[0], K)
             for name, rgb, raw, K in read_captures(EXAMPLES)]
 

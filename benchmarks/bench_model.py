@@ -15,7 +15,7 @@
 """
 Benchmark the inference engine: per-stage times, frames/s, engine overhead, peak RSS.
 
-Runs ``NetworkBackend`` on a real 480x640 capture (../shared/examples/0, or a generated
+Runs ``NetworkBackend`` on a real 480x640 capture (test/data/examples/0, or a generated
 frame) for the golden ``vits_a`` config at 1200 and 3600 tokens in fp32 and bf16, and the
 ViT-L layout at 1200 tokens, on CPU and, when available, CUDA. It first checks that the
 engine's fp32 output equals the network's release-compatible ``infer()`` on the same
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument('--no-vitl', action='store_true', help='skip the ViT-L rows')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: all present)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
-    parser.add_argument('--frame', type=Path, default=ROOT.parent / 'shared/examples/0')
+    parser.add_argument('--frame', type=Path, default=ROOT / 'test/data/examples/0')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

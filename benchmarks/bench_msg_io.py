@@ -41,7 +41,7 @@ from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FRAMES = ROOT.parent / 'shared' / 'examples'
+DEFAULT_FRAMES = ROOT / 'test' / 'data' / 'examples'
 TARGET_CLOUD_MS = 1.5
 TARGET_SPEEDUP = 2.0
 

@@ -42,7 +42,7 @@ import tempfile
 import time
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / 'shared' / 'examples'
+EXAMPLES = ROOT / 'test' / 'data' / 'examples'
 PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
 LARGE_DATA_ENV = {
     'FASTDDS_DEFAULT_PROFILES_FILE': str(PROFILE),

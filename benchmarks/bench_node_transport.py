@@ -34,7 +34,7 @@ import sys
 import time
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT.parent / 'shared' / 'examples' / '0'
+EXAMPLE = ROOT / 'test' / 'data' / 'examples' / '0'
 PROFILE = str(ROOT / 'config' / 'fastdds_large_data.xml')
 SETUPS = {
     'defaults': {},

@@ -17,7 +17,7 @@
 Benchmark ``lingbot-depth refine-bag`` throughput at 640x480 and print frames/s per case.
 
 The input bag is recorded on the RealSense topics from the eight real captures in
-../shared/examples (cycled; 16UC1 depth, rgb8 colour, camera_info), or from synthetic scenes
+test/data/examples (cycled; 16UC1 depth, rgb8 colour, camera_info), or from synthetic scenes
 when they are absent. Cases: the classical backend (mcap and sqlite3 output, with and
 without points) and the network with random weights (``random:tiny``) when the model code
 imports. Each case runs the whole tool (read, pair, decode, complete, encode, write) and
@@ -42,7 +42,7 @@ from lingbot_depth_ros.tools.evaluation.data import read_captures
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / 'shared' / 'examples'
+EXAMPLES = ROOT / 'test' / 'data' / 'examples'
 FPS = 15.0
 
 

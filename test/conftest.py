@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared test fixtures: paths to ../shared and an isolated DDS domain per test run."""
+"""Shared test fixtures: the repository's test data and an isolated DDS domain per run."""
 
 import os
 from pathlib import Path
@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / 'shared'
+# The eight example captures (Apache-2.0, see data/examples/README.md) and the golden
+# fixtures of the released network travel with the repository.
+DATA = ROOT / 'test' / 'data'
 
 # Keep this run's DDS traffic on this host and in a domain of its own, so parallel runs
 # (two checkouts, CI beside a developer) never see each other's topics.
@@ -30,20 +32,20 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
 
 
 @pytest.fixture(scope='session')
-def shared_dir():
-    """Return ../shared beside the repo root, skipping when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip('../shared is not beside the repository root')
-    return SHARED
+def golden_dir():
+    """Return test/data/golden: fixtures recorded from the released network."""
+    return _data('golden')
 
 
 @pytest.fixture(scope='session')
-def golden_dir(shared_dir):
-    """Return ../shared/golden."""
-    return shared_dir / 'golden'
+def examples_dir():
+    """Return test/data/examples (eight real 640x480 RGB-D captures)."""
+    return _data('examples')
 
 
-@pytest.fixture(scope='session')
-def examples_dir(shared_dir):
-    """Return ../shared/examples (eight real 640x480 RGB-D captures)."""
-    return shared_dir / 'examples'
+def _data(name):
+    folder = DATA / name
+    if not folder.is_dir():
+        raise FileNotFoundError(f'{folder}: the test data is part of the repository; '
+                                'is this a partial checkout?')
+    return folder

@@ -27,6 +27,7 @@ from pathlib import Path
 import threading
 import time
 
+from conftest import DATA
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros.tools.evaluation.data import read_capture
 import numpy as np
@@ -39,7 +40,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 FRAME_ID = 'camera_color_optical_frame'
-EXAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'examples'
+EXAMPLES = DATA / 'examples'
 
 
 def load_example(examples_dir, index):

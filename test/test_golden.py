@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reproduce every golden fixture of the released network (../shared/golden), one test each."""
+"""Reproduce every golden fixture of the released network (test/data/golden), one test each."""
 
 import json
 

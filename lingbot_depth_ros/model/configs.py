@@ -30,7 +30,7 @@ _CT4 = ['conv_transpose'] * 4
 _HEAD_OUT = [None, None, None, None, 1]
 
 CONFIGS: Dict[str, Dict[str, Any]] = {
-    # The three configurations of ../shared/golden (model_config in each JSON).
+    # The three configurations of test/data/golden (model_config in each JSON).
     'vits_a': {
         'encoder': {'backbone': 'dinov2_vits14', 'intermediate_layers': 1, 'dim_out': 384,
                     'img_depth_fuse_mode': 'cat_token', 'depth_emb_mode': 'conv_1c'},

@@ -15,7 +15,7 @@
 """
 Input preparation of the network: token grid, image/depth resize, depth-token keep mask.
 
-Every function reproduces the released semantics (see ../shared/golden/README.md).
+Every function reproduces the released semantics (see test/data/golden/README.md).
 """
 
 from dataclasses import dataclass

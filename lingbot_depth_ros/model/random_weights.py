@@ -15,7 +15,7 @@
 """
 Deterministic random weights (the golden fixtures' rule) for tests and demos.
 
-Rule (../shared/golden/README.md): every parameter with state-dict key ``k`` and shape
+Rule (test/data/golden/README.md): every parameter with state-dict key ``k`` and shape
 ``s`` is drawn as ``z = numpy.random.default_rng(zlib.crc32(k)).standard_normal(s)``
 (float64, C order) and transformed, first match wins: 1-D ``*.weight`` and ``*.gamma``
 -> ``1 + 0.1 z``; ``*.bias`` -> ``0.02 z``; >= 2-D ``*.weight`` ->

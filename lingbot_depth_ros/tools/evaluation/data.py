@@ -137,7 +137,7 @@ def read_capture(folder) -> Capture:
     """
     Read a capture folder holding ``rgb.png|jpg``, ``raw_depth.png`` and ``intrinsics.txt``.
 
-    :param folder: the capture folder, e.g. ``../shared/examples/0``.
+    :param folder: the capture folder, e.g. ``test/data/examples/0``.
     :return: the :class:`Capture`, named after the folder.
     :raises ValueError: when a file is missing or unreadable.
     """
@@ -160,7 +160,7 @@ def read_captures(root) -> List[Capture]:
     """
     Read every capture folder directly under ``root`` in name order.
 
-    :param root: e.g. ``../shared/examples``; a missing folder gives no captures.
+    :param root: e.g. ``test/data/examples``; a missing folder gives no captures.
     :return: the captures; subfolders without ``raw_depth.png`` are skipped.
     """
     root = Path(root)
