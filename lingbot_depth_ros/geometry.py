@@ -170,8 +170,10 @@ def scale_intrinsics(K, sx, sy):
         if not (np.isfinite(value) and value > 0):
             raise ValueError('%s: expected a finite value > 0, got %r' % (name, value))
     scaled = K.copy()
-    scaled[0] *= sx
-    scaled[1] *= sy
+    # Callers check the result: a corrupt focal length may overflow or underflow here.
+    with np.errstate(over='ignore', under='ignore'):
+        scaled[0] *= sx
+        scaled[1] *= sy
     return scaled
 
 

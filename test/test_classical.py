@@ -14,9 +14,12 @@
 
 """Classical backend: completeness, edge awareness, accuracy against nearest fill."""
 
+import warnings
+
 from lingbot_depth_ros.backends.classical import (ClassicalBackend, directional_nearest,
                                                   nearest_valid_index, NearestFillBackend)
 from lingbot_depth_ros.geometry import DepthRange
+from lingbot_depth_ros.messages.conversions import depth_to_image
 from lingbot_depth_ros.messages.frame import limit_output
 from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
@@ -175,3 +178,17 @@ def test_directional_nearest_finds_the_closest_valid_index_each_way():
     np.testing.assert_array_equal(directional_nearest(valid, 1, False), [[1, 1, 4, 4, 4, 6]])
     np.testing.assert_array_equal(directional_nearest(valid.T, 0, False).T,
                                   [[1, 1, 4, 4, 4, 6]])
+
+
+def test_absurd_float_depths_give_no_numpy_warnings():
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    depth = np.full((48, 64), 3.4e38, np.float32)
+    depth[:10], depth[20:30] = 1.5, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # an overflow warning fails the test
+        for backend in (ClassicalBackend(), ClassicalBackend(keep_valid_input=False),
+                        NearestFillBackend()):
+            result = backend.complete(rgb, depth, K)
+            assert np.isfinite(result.depth[:10]).all()
+        image, clipped = depth_to_image(result.depth, None, '16UC1')
+        assert clipped == np.count_nonzero(result.depth > 65.535)

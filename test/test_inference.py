@@ -216,6 +216,8 @@ def test_factory_builds_the_network_without_a_fallback_warning(caplog):
         'network:random:tiny', 'cpu', True)
     assert backend.status() == {}  # no GPU memory to report on the CPU
     assert 'CLASSICAL' not in caplog.text
+    # Random weights are for tests and demos: the user is told loudly.
+    assert 'Model random:tiny has RANDOM weights' in caplog.text
 
 
 def test_factory_falls_back_to_classical_loudly(caplog):

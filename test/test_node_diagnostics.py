@@ -14,6 +14,8 @@
 
 """The node's /diagnostics: content, rates, latencies, drops, levels; NodeStats on its own."""
 
+import re
+
 from diagnostic_msgs.msg import DiagnosticStatus
 from lingbot_depth_ros.node.diagnostics import diagnostic_status, NodeStats, WarningThrottle
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
@@ -70,6 +72,38 @@ def test_warn_when_no_input_for_two_seconds(make_node):
     assert status.message.startswith('no input for')
     # Formatted with two decimals: 2.004 s reads 2.00.
     assert float(values_of(status)['seconds_since_input']) >= 2.0
+
+
+def test_warn_while_frames_wait_for_camera_info(make_node, examples):
+    node, tester = make_node()
+    rgb, depth_mm, K = examples[0]
+    for i in range(3):
+        stamp = (2_000 + i) * 10 ** 9
+        rgb_msg, depth_msg, _ = frame_msgs(rgb, depth_mm, K, stamp)
+        tester.publish(rgb=rgb_msg, depth=depth_msg)
+        assert wait_until(lambda: node.stats.inputs().get('depth', 0) > i)
+    status = node.publish_diagnostics().status[0]
+    assert status.level == DiagnosticStatus.WARN
+    assert re.fullmatch(r'no camera_info received on /\S+/rgb/camera_info: [1-3] frame pairs '
+                        r'held', status.message), status.message
+
+
+def test_warn_when_every_frame_is_dropped(make_node, examples):
+    node, tester = make_node()
+    rgb, depth_mm, K = examples[0]
+    node.publish_diagnostics()
+    for i in range(3):
+        rgb_msg, depth_msg, info = frame_msgs(rgb, depth_mm, K, (3_000 + i) * 10 ** 9)
+        depth_msg.encoding = '8UC3'  # not a depth encoding: every frame is dropped
+        tester.publish(rgb_msg, depth_msg, info, node=node)
+        assert wait_until(lambda: node.stats.drops().get('bad_depth', 0) == i + 1)
+    status = node.publish_diagnostics().status[0]
+    assert status.level == DiagnosticStatus.WARN
+    assert status.message == 'no output: every frame dropped (bad_depth 3)'
+    # A period in which frames are published again is OK.
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 3_010 * 10 ** 9), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1)
+    assert node.publish_diagnostics().status[0].level == DiagnosticStatus.OK
 
 
 class FakeClock:

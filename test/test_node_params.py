@@ -47,7 +47,7 @@ def test_every_parameter_is_in_the_config_once():
 
 
 @pytest.mark.parametrize('changes, reason', [
-    ({'cloud_decimation': 2, 'mode': 'monocular'}, None),
+    ({'cloud_decimation': 2, 'mode': 'monocular', 'model': 'random:tiny'}, None),
     ({'max_depth': 5.0, 'min_depth': 0.3}, None),
     ({'device': 'cuda:1'}, None),
     ({'mode': 'stereo'}, 'mode: expected one of completion, monocular'),
@@ -62,6 +62,7 @@ def test_every_parameter_is_in_the_config_once():
     ({'min_depth': 2.0, 'max_depth': 1.0},
      'max_depth: expected a value > min_depth (2.0), got 1.0'),
     ({'backend': 'network'}, 'backend: network needs a model'),
+    ({'mode': 'monocular'}, 'mode: monocular needs a network'),
     ({'backend': 'classical', 'model': 'm.pt'}, "model: 'm.pt' selects a network"),
     ({'input_reliability': 'sensor_data'}, 'input_reliability: expected one of auto'),
 ])

@@ -20,6 +20,7 @@ a good frame and checks that the node still publishes.
 """
 
 import itertools
+import time
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -112,7 +113,34 @@ def _other_aspect_depth(rgb, depth_mm, K, stamp):
     return rgb_msg, image_msg(depth_mm[:320, :320], '16UC1', stamp), info
 
 
+def _tiny_focal_length_at_full_size(rgb, depth_mm, K, stamp):
+    # fx = 5e-324 for a 1280x960 calibration: scaled to 640x480 it underflows to 0.
+    rgb_msg, depth_msg, _ = frame_msgs(rgb, depth_mm, K, stamp)
+    K_full = K.copy()
+    K_full[:2] *= 2.0
+    K_full[0, 0] = 5e-324
+    return rgb_msg, depth_msg, camera_info_msg(K_full, 1280, 960, stamp)
+
+
+def _huge_focal_length_at_half_size(rgb, depth_mm, K, stamp):
+    # fx = 1.7e308 for a 320x240 calibration: scaled to 640x480 it overflows to inf.
+    rgb_msg, depth_msg, _ = frame_msgs(rgb, depth_mm, K, stamp)
+    K_half = K.copy()
+    K_half[:2] /= 2.0
+    K_half[0, 0] = 1.7e308
+    return rgb_msg, depth_msg, camera_info_msg(K_half, 320, 240, stamp)
+
+
+def _one_pixel_high_image(rgb, depth_mm, K, stamp):
+    line = np.zeros((1, 40000, 3), np.uint8)
+    K_line = np.array([[500.0, 0.0, 20000.0], [0.0, 500.0, 0.5], [0.0, 0.0, 1.0]])
+    return frame_msgs(line, np.full((1, 40000), 1000, np.uint16), K_line, stamp)
+
+
 @pytest.mark.parametrize('make_bad, reason', [
+    (_tiny_focal_length_at_full_size, 'bad_camera_info'),
+    (_huge_focal_length_at_half_size, 'bad_camera_info'),
+    (_one_pixel_high_image, 'bad_rgb'),
     (_bad_rgb_encoding, 'bad_rgb'),
     (_long_rgb_data, 'bad_rgb'),
     (_bad_depth_encoding, 'bad_depth'),
@@ -130,6 +158,9 @@ def test_bad_frame_is_dropped_counted_and_warned(rig, examples, make_bad, reason
     assert rig.node.stats.warning is not None
     # The warning names the input topic with the problem.
     assert '/rgb/' in rig.node.stats.warning or '/depth/' in rig.node.stats.warning
+    # A bad input is not a model failure: diagnostics never go to ERROR for it.
+    assert rig.node.stats.error is None
+    assert rig.node.stats.drops().get('backend_error', 0) == 0
     send_good_frame(rig, examples)
     assert stamp not in stamps_out(rig)
 
@@ -298,3 +329,24 @@ def test_camera_info_at_another_resolution_is_rescaled(rig, examples):
     info = [m for m in rig.tester.outputs('info') if stamp_ns(m) == stamp][0]
     assert (info.width, info.height) == (640, 480)
     np.testing.assert_allclose(np.reshape(info.k, (3, 3)), K, rtol=1e-9)
+
+
+def test_stamps_jumping_back_warn_once_per_period(make_node, examples):
+    from rcl_interfaces.msg import Log
+    node, tester = make_node()
+    lines = []
+    tester.node.create_subscription(
+        Log, '/rosout', lambda msg: lines.append(msg.msg) if 'stamp jumped' in msg.msg else None,
+        50)
+    assert wait_until(lambda: any(
+        info.node_namespace == node.get_namespace() and info.node_name == node.get_name()
+        for info in tester.node.get_publishers_info_by_topic('/rosout')))
+    time.sleep(0.5)  # the node's /rosout writer has matched this reader too
+    rgb, depth_mm, K = examples[0]
+    for i in range(20):  # a bag looping every frame: each colour stamp goes back
+        tester.publish(*frame_msgs(rgb, depth_mm, K, (1000 - i) * S)[:2])
+        time.sleep(0.01)
+    assert wait_until(lambda: node._sync.counters['stamp_jump_back'] >= 10)
+    time.sleep(0.5)
+    # One line per topic and warning period (5 s), not one per message.
+    assert 1 <= len(lines) <= 2, lines

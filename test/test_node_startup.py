@@ -70,3 +70,21 @@ def test_runs_until_interrupted_and_exits_zero():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_ctrl_c_while_the_model_loads_exits_quietly():
+    # Random ViT-L weights take seconds to build: long enough to interrupt the start-up.
+    process = subprocess.Popen(node_command('-p', 'model:=random:vitl_moge2like',
+                                            '-p', 'num_tokens:=64'),
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.0)
+        assert process.poll() is None, process.stderr.read()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        stderr = process.stderr.read()
+        assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr, stderr
+        assert 'interrupted while starting' in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()

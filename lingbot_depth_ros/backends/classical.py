@@ -192,10 +192,13 @@ def guided_fill(depth: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
     if guide_median > 1:
         rgb = cv2.medianBlur(np.ascontiguousarray(rgb), guide_median)
     planes = cv2.split(np.ascontiguousarray(rgb))
-    reached = _fill_pass(out, valid, planes, color_sigma, vertical_bias)
-    if not reached.all():
-        # Rows and columns that had a measurement are full now, so this pass reaches all.
-        _fill_pass(out, reached, planes, color_sigma, vertical_bias)
+    # Absurd float depths (near 3.4e38) overflow the weighted sums: those fills become
+    # inf and then NaN in finalize_depth, quietly, instead of warning on every frame.
+    with np.errstate(over='ignore', invalid='ignore'):
+        reached = _fill_pass(out, valid, planes, color_sigma, vertical_bias)
+        if not reached.all():
+            # Rows and columns that had a measurement are full now: this pass reaches all.
+            _fill_pass(out, reached, planes, color_sigma, vertical_bias)
     return out
 
 

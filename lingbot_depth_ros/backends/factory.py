@@ -36,6 +36,12 @@ CLASSICAL_FALLBACK_WARNING = (
     'network). Set `model` to a LingBot-Depth checkpoint for network completion.')
 
 
+RANDOM_PREFIX = 'random:'
+RANDOM_WEIGHTS_WARNING = (
+    'Model %s has RANDOM weights (tests and demos only): its depth outputs are meaningless. '
+    'Set `model` to a trained LingBot-Depth checkpoint.')
+
+
 def check_device(device: str) -> str:
     """
     Check a device name (without importing torch).
@@ -138,6 +144,8 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
     import torch  # only the network needs it
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
+    if settings.model.startswith(RANDOM_PREFIX):
+        (logger or LOGGER).warning(RANDOM_WEIGHTS_WARNING % settings.model)
     from lingbot_depth_ros.backends.network import NetworkBackend
     return NetworkBackend(settings.model, device=settings.device,
                           precision=settings.precision,

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import re
 import sys
 
-from lingbot_depth_ros.geometry import check_intrinsics, depth_to_meters, scale_intrinsics
+from lingbot_depth_ros.geometry import (check_intrinsics, depth_to_meters, DepthRange,
+                                        scale_intrinsics)
 from lingbot_depth_ros.messages.buffers import (copy_header, new_message, payload_from_array,
                                                 writable_view, zeroed_bytes)
 from lingbot_depth_ros.messages.pointcloud import depth_to_pointcloud2, pointcloud2_to_array
@@ -209,8 +210,7 @@ def depth_to_image(depth_m, header, encoding='32FC1'):
         raise ValueError('depth_m.dtype: expected a real numeric type, got %s' % depth_m.dtype)
     height, width = depth_m.shape
     depth = depth_m.astype(np.float32, copy=False)
-    valid = depth > 0
-    valid &= depth < np.inf
+    valid = DepthRange().valid(depth)
     scale = valid.astype(np.float32)
     if encoding == '32FC1':
         payload = zeroed_bytes(height * width * 4)
@@ -221,7 +221,9 @@ def depth_to_image(depth_m, header, encoding='32FC1'):
             np.divide(out, scale, out=out)
         return _image_message(header, '32FC1', height, width, 4, payload), 0
     if encoding == '16UC1':
-        millimetres = np.multiply(depth, np.float32(1000.0), dtype=np.float32)
+        # Beyond 3.4e35 m the product overflows to inf, which is clipped and counted below.
+        with np.errstate(over='ignore'):
+            millimetres = np.multiply(depth, np.float32(1000.0), dtype=np.float32)
         np.rint(millimetres, out=millimetres)
         np.copyto(millimetres, 0.0, where=~valid)
         over = millimetres > _UINT16_MAX_MM
@@ -325,7 +327,9 @@ def camera_info_to_model(msg, width=None, height=None):
             'image size: expected a uniform rescale of camera_info %d x %d, got %d x %d '
             '(x factor %.4f, y factor %.4f)' % (info_width, info_height, width, height, sx, sy))
     if (width, height) != (info_width, info_height):
-        K = scale_intrinsics(K, sx, sy)
+        # A hostile or corrupt focal length can under- or overflow when scaled.
+        K = check_intrinsics(scale_intrinsics(K, sx, sy),
+                             'camera_info.k scaled to %d x %d' % (width, height))
     return CameraModel(K=K, width=width, height=height,
                        distortion_model=str(msg.distortion_model),
                        D=np.array(msg.d, dtype=np.float64),

@@ -39,6 +39,8 @@ from std_msgs.msg import Header
 # Relative aspect-ratio difference up to which depth is resized to the colour size.
 ASPECT_TOLERANCE = 0.01
 MODES = ('completion', 'monocular')
+# Smaller is no camera image, and below one network patch (14 px) there is nothing to infer.
+MIN_IMAGE_SIDE = 14
 
 
 class FrameRejected(Exception):
@@ -152,6 +154,10 @@ def decode_frame(rgb_msg, depth_msg, info_msg, settings: FrameSettings = FrameSe
     except ValueError as error:
         raise FrameRejected('bad_rgb', topics.rgb, str(error)) from None
     height, width = rgb.shape[:2]
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise FrameRejected('bad_rgb', topics.rgb, 'expected an image of at least %d x %d '
+                            'pixels, got %d x %d' % (MIN_IMAGE_SIDE, MIN_IMAGE_SIDE,
+                                                     width, height))
     try:
         depth, _ = depth_from_image(depth_msg, depth_scale=settings.depth_scale)
     except ValueError as error:

@@ -30,6 +30,8 @@ import numpy as np
 
 # Level WARN when no input message arrived for this long.
 NO_INPUT_WARN_S = 2.0
+# Drops that lose nothing anyone wanted: nobody subscribed, or a newer frame replaced it.
+IDLE_DROPS = ('no_subscriber', 'superseded')
 INPUT_KINDS = ('rgb', 'depth', 'camera_info')
 
 
@@ -52,6 +54,8 @@ class StatsSnapshot:
     error: Optional[str]
     warning: Optional[str]
     extra: Dict[str, str] = field(default_factory=dict)
+    # Why images arrive but nothing is published (WARN), or None.
+    stall: Optional[str] = None
 
 
 def percentiles_ms(samples_s, quantiles=(50, 99)) -> Dict[str, float]:
@@ -86,6 +90,7 @@ class NodeStats:
         self._inputs_reported = collections.Counter()
         self._frames_out = 0
         self._frames_reported = 0
+        self._drops_reported = collections.Counter()
         self._drops = collections.Counter()
         self._last_input_ns: Optional[int] = None
         self._windows: Dict[str, Deque[float]] = {
@@ -166,12 +171,21 @@ class NodeStats:
             period_s = max((now - self._period_start_ns) / 1e9, 1e-9)
             rates = {kind: (self._inputs[kind] - self._inputs_reported[kind]) / period_s
                      for kind in INPUT_KINDS}
-            output_rate = (self._frames_out - self._frames_reported) / period_s
+            published = self._frames_out - self._frames_reported
+            output_rate = published / period_s
             self._inputs_reported = collections.Counter(self._inputs)
             self._frames_reported = self._frames_out
             self._period_start_ns = now
             drops = collections.Counter(self._drops)
             drops.update(extra_drops or {})
+            period_drops = drops - self._drops_reported
+            self._drops_reported = drops
+            stall = None
+            images_in = any(rates.get(kind, 0.0) > 0 for kind in ('rgb', 'depth'))
+            lost = {k: v for k, v in period_drops.items() if k not in IDLE_DROPS}
+            if images_in and not published and lost:
+                stall = 'no output: every frame dropped (%s)' % ', '.join(
+                    '%s %d' % item for item in sorted(lost.items(), key=lambda i: -i[1]))
             # Before the first message, count the silence from start-up.
             last_ns = self._start_ns if self._last_input_ns is None else self._last_input_ns
             return StatsSnapshot(
@@ -183,7 +197,7 @@ class NodeStats:
                 overhead_ms=percentiles_ms(self._windows['overhead']),
                 backend_other_ms=percentiles_ms(self._windows['backend_other']),
                 drops=dict(drops), since_input_s=(now - last_ns) / 1e9,
-                error=self.error, warning=self.warning,
+                error=self.error, warning=self.warning, stall=stall,
             )
 
 
@@ -229,8 +243,8 @@ def diagnostic_status(snapshot: StatsSnapshot, name: str, hardware_id: str,
     """
     Build the node's DiagnosticStatus.
 
-    Level ERROR when the model failed, WARN when no input arrived for NO_INPUT_WARN_S,
-    else OK.
+    Level ERROR when the model failed, WARN when no input arrived for NO_INPUT_WARN_S or
+    images arrive but nothing is published (``snapshot.stall``), else OK.
 
     :param snapshot: Figures of the period.
     :param name: Status name, e.g. 'lingbot_depth: depth completion'.
@@ -245,6 +259,9 @@ def diagnostic_status(snapshot: StatsSnapshot, name: str, hardware_id: str,
     elif snapshot.since_input_s > NO_INPUT_WARN_S:
         status.level = DiagnosticStatus.WARN
         status.message = 'no input for %.1f s' % snapshot.since_input_s
+    elif snapshot.stall:
+        status.level = DiagnosticStatus.WARN
+        status.message = snapshot.stall
     else:
         status.level = DiagnosticStatus.OK
         status.message = 'ok' if not snapshot.warning else 'ok; last warning: ' + \

@@ -54,6 +54,8 @@ WARN_PERIOD_S = 5.0
 # Unpaired messages kept per stream, and pairs held until the first camera_info: enough for
 # a depth stream lagging colour by a few frames; the node only ever processes the newest.
 PENDING_FRAMES = 10
+# Exit code after Ctrl-C during start-up (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
 class DepthCompletionNode(Node):
@@ -156,8 +158,8 @@ class DepthCompletionNode(Node):
             jumped = self._sync.counters[STAMP_JUMP_BACK] > jumps
             waiting = self._sync.info is None
         if jumped:
-            self.get_logger().warning('%s: stamp jumped backwards (bag loop or clock reset): '
-                                      'synchronizer reset' % topic)
+            self.warn('stamp_jump:' + topic, '%s: stamp jumped backwards (bag loop or clock '
+                      'reset): synchronizer reset' % topic)
         if waiting:
             self.warn('no_camera_info', '%s: no camera_info received yet, holding frames'
                       % self._topics.info)
@@ -189,6 +191,8 @@ class DepthCompletionNode(Node):
             try:
                 self.process(frame)
             except Exception as error:  # noqa: B902 - the node never dies on a frame
+                if not self.context.ok():
+                    return  # the context went away under the frame: shutting down
                 self.stats.record_drop('internal_error')
                 self.get_logger().error('frame %d.%09d failed: %s: %s' % (
                     frame.stamp_ns // 10 ** 9, frame.stamp_ns % 10 ** 9,
@@ -255,6 +259,9 @@ class DepthCompletionNode(Node):
             publisher.publish(msg)
             return True
         except (RuntimeError, OSError) as error:
+            if not self.context.ok():
+                return False  # shutting down (Ctrl-C): nothing to report
+
             # rclpy raises RCLError (a RuntimeError) for large reliable messages under load.
             self.stats.record_drop('publish_error')
             self.warn('publish:' + publisher.topic_name, '%s: publish failed: %s'
@@ -267,7 +274,11 @@ class DepthCompletionNode(Node):
         with self._sync_lock:
             sync_drops = {k: v for k, v in self._sync.counters.items() if v}
             held = self._sync.held_without_info
+            waiting = self._sync.info is None
         snapshot = self.stats.snapshot(extra_drops=sync_drops)
+        if waiting and any(snapshot.input_rates_hz.get(k, 0.0) > 0 for k in ('rgb', 'depth')):
+            snapshot.stall = 'no camera_info received on %s: %d frame pairs held' % (
+                self._topics.info, held)
         device = self.backend.device
         snapshot.extra.update(self.backend.status())
         snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
@@ -297,7 +308,8 @@ def main(args: Optional[list] = None) -> int:
     Run the node until shutdown.
 
     :param args: Command line (ROS arguments), default sys.argv.
-    :return: Exit code: 0 after a normal shutdown, 1 when the node could not start.
+    :return: Exit code: 0 after a normal shutdown, 1 when the node could not start, 130
+        when interrupted while starting (loading the model).
     """
     rclpy.init(args=args)
     try:
@@ -306,6 +318,10 @@ def main(args: Optional[list] = None) -> int:
         rclpy.logging.get_logger(NODE_NAME).fatal(str(error).splitlines()[0])
         rclpy.try_shutdown()
         return 1
+    except KeyboardInterrupt:
+        rclpy.logging.get_logger(NODE_NAME).info('interrupted while starting')
+        rclpy.try_shutdown()
+        return EXIT_INTERRUPTED
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

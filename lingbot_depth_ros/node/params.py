@@ -195,10 +195,13 @@ def check_value(name: str, value: Any, values: Dict[str, Any]) -> Optional[str]:
         return '%s: expected one of %s, got %r' % (name, ', '.join(spec.choices), value)
     config = config_from_values(values)
     try:
-        config.backend_settings()
+        backend = config.backend_settings()
         config.frame_settings()
     except ValueError as error:
         return str(error)
+    if config.mode == 'monocular' and backend.kind == 'classical':
+        return ('mode: monocular needs a network (the classical backend only fills holes '
+                'between measurements); set model, or mode completion')
     return None
 
 
