@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_classical.py
 	$(VPY) benchmarks/bench_refine_bag.py
 	$(VPY) benchmarks/bench_node.py
+	$(VPY) benchmarks/bench_frozen_subscriber.py
 	$(VPY) benchmarks/bench_model.py
 
 docs: $(STAMP)
