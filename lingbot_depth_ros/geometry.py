@@ -28,9 +28,61 @@ import threading
 
 import numpy as np
 
-_RAY_CACHE_SIZE = 8
-_ray_cache = OrderedDict()
-_ray_cache_lock = threading.Lock()
+
+class LruCache:
+    """
+    A thread-safe map that keeps its ``max_entries`` most recently used entries.
+
+    Per-size caches (rays, clouds) use it, so an input whose size changes every frame
+    costs at most ``max_entries`` entries, never one per size ever seen.
+    """
+
+    def __init__(self, max_entries):
+        """
+        Create an empty cache.
+
+        :param max_entries: entries kept (>= 1).
+        """
+        if max_entries < 1:
+            raise ValueError('max_entries: expected >= 1, got %r' % (max_entries,))
+        self.max_entries = int(max_entries)
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        """Return the number of entries."""
+        return len(self._entries)
+
+    def get(self, key):
+        """
+        Return the entry of ``key`` (now the most recent), or None.
+
+        :param key: a hashable key.
+        :return: the value or None.
+        """
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        """
+        Store an entry, evicting the least recently used ones beyond ``max_entries``.
+
+        :param key: a hashable key.
+        :param value: the value (not None).
+        :return: the value.
+        """
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+
+RAY_CACHE = LruCache(8)
 
 
 def _check_image_2d(array, name):
@@ -209,11 +261,9 @@ def pixel_rays(K, width, height):
     K = check_intrinsics(K)
     _check_size(width, height)
     key = (K.tobytes(), int(width), int(height))
-    with _ray_cache_lock:
-        rays = _ray_cache.get(key)
-        if rays is not None:
-            _ray_cache.move_to_end(key)
-            return rays
+    rays = RAY_CACHE.get(key)
+    if rays is not None:
+        return rays
     # Computed in float64 and rounded once, so every caller sees the same float32 rays.
     ray_x = ((np.arange(width, dtype=np.float64) - K[0, 2]) / K[0, 0]).astype(np.float32)
     ray_y = ((np.arange(height, dtype=np.float64) - K[1, 2]) / K[1, 1]).astype(np.float32)
@@ -222,11 +272,7 @@ def pixel_rays(K, width, height):
     # Shared between callers: a caller writing into the cache would corrupt everyone's rays.
     rx.flags.writeable = False
     ry.flags.writeable = False
-    with _ray_cache_lock:
-        _ray_cache[key] = (rx, ry)
-        while len(_ray_cache) > _RAY_CACHE_SIZE:
-            _ray_cache.popitem(last=False)
-    return rx, ry
+    return RAY_CACHE.put(key, (rx, ry))
 
 
 def back_project(depth_m, K):

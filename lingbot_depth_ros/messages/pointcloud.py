@@ -28,11 +28,9 @@ Decimation by k samples pixels (k * j, k * i) and gives a (H // k) x (W // k) or
 as image_proc's crop_decimate followed by depth_image_proc would.
 """
 
-from collections import OrderedDict
 import sys
-import threading
 
-from lingbot_depth_ros.geometry import check_intrinsics, DepthRange, pixel_rays
+from lingbot_depth_ros.geometry import check_intrinsics, DepthRange, LruCache, pixel_rays
 from lingbot_depth_ros.messages.buffers import (copy_header, new_message, writable_view,
                                                 zeroed_bytes)
 import numpy as np
@@ -46,9 +44,7 @@ _RGB_OFFSET = 16
 _POINT_FIELD_TYPES = {1: 'i1', 2: 'u1', 3: 'i2', 4: 'u2', 5: 'i4', 6: 'u4', 7: 'f4', 8: 'f8'}
 _HOST_BIG_ENDIAN = sys.byteorder == 'big'
 
-_COMPLEX_RAY_CACHE_SIZE = 4
-_complex_rays = OrderedDict()
-_complex_rays_lock = threading.Lock()
+COMPLEX_RAY_CACHE = LruCache(4)
 
 
 def pointcloud_fields(with_rgb):
@@ -90,11 +86,9 @@ def pack_rgb(rgb):
 def _rays_xy(K, width, height, decimation):
     """Return cached complex64 rays rx + i*ry for the decimated pixel grid."""
     key = (K.tobytes(), width, height, decimation)
-    with _complex_rays_lock:
-        rays = _complex_rays.get(key)
-        if rays is not None:
-            _complex_rays.move_to_end(key)
-            return rays
+    rays = COMPLEX_RAY_CACHE.get(key)
+    if rays is not None:
+        return rays
     rx, ry = pixel_rays(K, width, height)
     out_height, out_width = height // decimation, width // decimation
     sampled = (slice(0, out_height * decimation, decimation),
@@ -103,11 +97,7 @@ def _rays_xy(K, width, height, decimation):
     rays.real = rx[sampled]
     rays.imag = ry[sampled]
     rays.flags.writeable = False
-    with _complex_rays_lock:
-        _complex_rays[key] = rays
-        while len(_complex_rays) > _COMPLEX_RAY_CACHE_SIZE:
-            _complex_rays.popitem(last=False)
-    return rays
+    return COMPLEX_RAY_CACHE.put(key, rays)
 
 
 def _check_cloud_inputs(depth_m, rgb, decimation, depth_range):
