@@ -41,15 +41,11 @@ import sys
 import tempfile
 import time
 
+from lingbot_depth_ros.messages.transport import large_data_environment, large_data_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / 'test' / 'data' / 'examples'
-PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
-LARGE_DATA_ENV = {
-    'FASTDDS_DEFAULT_PROFILES_FILE': str(PROFILE),
-    'FASTRTPS_DEFAULT_PROFILES_FILE': str(PROFILE),
-    'MALLOC_MMAP_THRESHOLD_': '268435456',
-    'MALLOC_TRIM_THRESHOLD_': '1073741824',
-}
+LARGE_DATA_ENV = large_data_environment(large_data_profile())
 NAMESPACE = '/bench'
 
 

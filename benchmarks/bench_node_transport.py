@@ -33,15 +33,15 @@ import subprocess
 import sys
 import time
 
+from lingbot_depth_ros.messages.transport import large_data_environment, large_data_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / 'test' / 'data' / 'examples' / '0'
-PROFILE = str(ROOT / 'config' / 'fastdds_large_data.xml')
+LARGE_DATA_ENV = large_data_environment(large_data_profile())
 SETUPS = {
     'defaults': {},
-    'profile': {'FASTDDS_DEFAULT_PROFILES_FILE': PROFILE},
-    'profile+malloc': {'FASTDDS_DEFAULT_PROFILES_FILE': PROFILE,
-                       'MALLOC_MMAP_THRESHOLD_': '268435456',
-                       'MALLOC_TRIM_THRESHOLD_': '1073741824'},
+    'profile': {k: v for k, v in LARGE_DATA_ENV.items() if not k.startswith('MALLOC_')},
+    'profile+malloc': LARGE_DATA_ENV,
 }
 TOPICS = ('depth', 'cloud')
 
@@ -125,8 +125,7 @@ def _receiver(args):
 
 def measure(args, setup, reliability):
     """Run one sender / receiver pair; return (sent, sizes, latency lists)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(('FASTDDS_', 'FASTRTPS_', 'MALLOC_'))}
+    env = {k: v for k, v in os.environ.items() if k not in LARGE_DATA_ENV}
     env.update(SETUPS[setup])
     env.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 80))
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')

@@ -28,29 +28,24 @@ from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
 
 PACKAGE = 'lingbot_depth_ros'
 
 
-def large_data_environment(enabled):
+def large_data_actions(enabled):
     """
-    Return the actions pointing Fast DDS at the shipped large-data profile.
+    Return the actions giving the shipped Fast DDS large-data profile to later processes.
 
     They apply to every process started after them (the node, a camera driver, ros2 bag).
 
     :param enabled: Substitution of 'true' / 'false'.
     :return: List of SetEnvironmentVariable actions, conditional on enabled.
     """
-    profile = PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
-                                    'fastdds_large_data.xml'])
+    profile = PathJoinSubstitution([FindPackageShare(PACKAGE), 'config', PROFILE_FILE])
     condition = IfCondition(enabled)
-    return [
-        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile, condition=condition),
-        SetEnvironmentVariable('FASTRTPS_DEFAULT_PROFILES_FILE', profile, condition=condition),
-        # Fewer page faults when large samples are received (see README.md, Fast DDS profile).
-        SetEnvironmentVariable('MALLOC_MMAP_THRESHOLD_', '268435456', condition=condition),
-        SetEnvironmentVariable('MALLOC_TRIM_THRESHOLD_', '1073741824', condition=condition),
-    ]
+    return [SetEnvironmentVariable(name, value, condition=condition)
+            for name, value in large_data_environment(profile).items()]
 
 
 def generate_launch_description():
@@ -95,4 +90,4 @@ def generate_launch_description():
         output='screen',
     )
     return LaunchDescription(
-        arguments + large_data_environment(LaunchConfiguration('large_data_profile')) + [node])
+        arguments + large_data_actions(LaunchConfiguration('large_data_profile')) + [node])

@@ -21,22 +21,28 @@ Orbbec camera (orbbec_camera driver) plus the lingbot_depth node.
     ros2 launch lingbot_depth_ros orbbec.launch.py record:=true           # also ros2 bag
 
 The driver is started with depth_registration:=true (depth registered to colour in place);
-the node uses config/orbbec.yaml.
+the node uses config/orbbec.yaml. The node, the recorder and the Fast DDS environment come
+from camera_common.launch.py.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription,
-                            OpaqueFunction, SetEnvironmentVariable)
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
+from lingbot_depth_ros.messages.topics import ORBBEC_TOPICS
 
 PACKAGE = 'lingbot_depth_ros'
 DRIVER_PACKAGE = 'orbbec_camera'
+# The sibling file rather than a package lookup: this file and its common part come from the
+# same tree (the source tree when the tests load them), also where no ament index has them.
+COMMON = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'camera_common.launch.py')
+# The preset is the driver's naming under its default /<camera_name>.
+TOPICS = ORBBEC_TOPICS.relative_to('/camera')
 
 
 def include_driver(context, *args, **kwargs):
@@ -60,15 +66,8 @@ def include_driver(context, *args, **kwargs):
 
 
 def generate_launch_description():
-    """Declare the arguments, the driver, the node and the optional recorder."""
+    """Declare the driver's arguments; include the common part, then the driver."""
     camera = ['/', LaunchConfiguration('camera_name')]
-    rgb_topic = camera + ['/color/image_raw']
-    depth_topic = camera + ['/depth/image_raw']
-    info_topic = camera + ['/color/camera_info']
-    namespace = LaunchConfiguration('namespace')
-    share = FindPackageShare(PACKAGE)
-    profile = PathJoinSubstitution([share, 'config', 'fastdds_large_data.xml'])
-    large_data = IfCondition(LaunchConfiguration('large_data_profile'))
     return LaunchDescription([
         DeclareLaunchArgument('launch_camera', default_value='true',
                               description='Start the Orbbec driver (false: attach to a '
@@ -76,39 +75,19 @@ def generate_launch_description():
         DeclareLaunchArgument('orbbec_launch', default_value='gemini_330_series.launch.py',
                               description='Launch file of orbbec_camera for the camera model.'),
         DeclareLaunchArgument('camera_name', default_value='camera'),
-        DeclareLaunchArgument('namespace', default_value='camera',
-                              description='Namespace of the node and its output topics.'),
         DeclareLaunchArgument(
             'params_file',
-            default_value=PathJoinSubstitution([share, 'config', 'orbbec.yaml'])),
-        DeclareLaunchArgument('model', default_value=''),
-        DeclareLaunchArgument('device', default_value='auto'),
-        DeclareLaunchArgument('record', default_value='false',
-                              description='Also run ros2 bag record -s mcap of inputs and '
-                                          'outputs.'),
-        DeclareLaunchArgument('large_data_profile', default_value='true'),
-        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile, condition=large_data),
-        SetEnvironmentVariable('FASTRTPS_DEFAULT_PROFILES_FILE', profile, condition=large_data),
-        SetEnvironmentVariable('MALLOC_MMAP_THRESHOLD_', '268435456', condition=large_data),
-        SetEnvironmentVariable('MALLOC_TRIM_THRESHOLD_', '1073741824', condition=large_data),
+            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
+                                                'orbbec.yaml'])),
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(COMMON),
+            launch_arguments={
+                'params_file': LaunchConfiguration('params_file'),
+                'rgb_topic': camera + [TOPICS.rgb],
+                'depth_topic': camera + [TOPICS.depth],
+                'camera_info_topic': camera + [TOPICS.info],
+            }.items()),
+        # After camera_common.launch.py, so that the driver gets its Fast DDS environment.
         OpaqueFunction(function=include_driver,
                        condition=IfCondition(LaunchConfiguration('launch_camera'))),
-        IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(
-                PathJoinSubstitution([share, 'launch', 'lingbot_depth.launch.py'])),
-            launch_arguments={
-                'namespace': namespace,
-                'params_file': LaunchConfiguration('params_file'),
-                'model': LaunchConfiguration('model'),
-                'device': LaunchConfiguration('device'),
-                'rgb_topic': rgb_topic,
-                'depth_topic': depth_topic,
-                'camera_info_topic': info_topic,
-                'large_data_profile': LaunchConfiguration('large_data_profile'),
-            }.items()),
-        ExecuteProcess(
-            cmd=['ros2', 'bag', 'record', '-s', 'mcap', rgb_topic, depth_topic, info_topic,
-                 [namespace, '/depth_refined/image'], [namespace, '/depth_refined/camera_info'],
-                 [namespace, '/points']],
-            output='screen', condition=IfCondition(LaunchConfiguration('record'))),
     ])

@@ -17,12 +17,14 @@ Static checks of the launch files (they run without the ROS 2 launch packages).
 
 Parsed with ``ast``: declared arguments, every LaunchConfiguration declared, the config files
 and launch files they name exist, the Fast DDS environment, the driver arguments, recording.
+A camera launch file is checked together with camera_common.launch.py, which it includes.
 test_launch_files.py and test_launch_node.py run them for real where launch is installed.
 """
 
 import ast
 from pathlib import Path
 
+from lingbot_depth_ros.messages.transport import PROFILE_FILE
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +35,8 @@ REQUIRED_ARGS = {
     'realsense.launch.py': COMMON_ARGS | {'launch_camera', 'record'},
     'orbbec.launch.py': COMMON_ARGS | {'launch_camera', 'record', 'orbbec_launch'},
 }
-LARGE_DATA_VARIABLES = {'FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
-                        'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'}
+CAMERA_COMMON = 'camera_common.launch.py'
+CAMERA_FILES = ('realsense.launch.py', 'orbbec.launch.py')
 
 
 def calls(tree, name):
@@ -72,36 +74,47 @@ def string_dicts(tree):
     return found
 
 
+def parse(name):
+    """Return the ast tree of launch/``name``."""
+    path = LAUNCH / name
+    return ast.parse(path.read_text(), filename=str(path))
+
+
 @pytest.fixture(scope='module', params=sorted(REQUIRED_ARGS))
 def launch_file(request):
-    """Yield (name, ast tree) of each launch file."""
-    path = LAUNCH / request.param
-    return request.param, ast.parse(path.read_text(), filename=str(path))
+    """Yield (name, ast trees): the launch file's, then camera_common's for a camera file."""
+    parts = [request.param] + ([CAMERA_COMMON] if request.param in CAMERA_FILES else [])
+    return request.param, [parse(part) for part in parts]
 
 
 def test_defines_generate_launch_description(launch_file):
-    _, tree = launch_file
-    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    assert 'generate_launch_description' in functions
+    _, trees = launch_file
+    for tree in trees:
+        functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert 'generate_launch_description' in functions
 
 
 def test_declares_the_required_arguments(launch_file):
-    name, tree = launch_file
-    declared = [first_string(c) for c in calls(tree, 'DeclareLaunchArgument')]
-    assert len(declared) == len(set(declared)), 'an argument is declared twice'
-    assert REQUIRED_ARGS[name] <= set(declared)
+    name, trees = launch_file
+    declared = set()
+    for tree in trees:
+        in_file = [first_string(c) for c in calls(tree, 'DeclareLaunchArgument')]
+        assert len(in_file) == len(set(in_file)), 'an argument is declared twice'
+        declared.update(in_file)
+    assert REQUIRED_ARGS[name] <= declared
 
 
 def test_every_launch_configuration_is_declared(launch_file):
-    _, tree = launch_file
-    declared = {first_string(c) for c in calls(tree, 'DeclareLaunchArgument')}
-    used = {first_string(c) for c in calls(tree, 'LaunchConfiguration')}
-    assert used - declared == set()
+    _, trees = launch_file
+    for tree in trees:
+        declared = {first_string(c) for c in calls(tree, 'DeclareLaunchArgument')}
+        used = {first_string(c) for c in calls(tree, 'LaunchConfiguration')}
+        assert used - declared == set()
 
 
 def test_named_config_and_launch_files_exist(launch_file):
-    _, tree = launch_file
-    named = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+    _, trees = launch_file
+    named = [n.value for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Constant)
              and isinstance(n.value, str) and n.value.endswith(('.yaml', '.xml', '.launch.py'))]
     for value in named:
         if value.endswith('.launch.py') and value != 'gemini_330_series.launch.py':
@@ -112,13 +125,18 @@ def test_named_config_and_launch_files_exist(launch_file):
 
 
 def test_large_data_environment_can_be_turned_off(launch_file):
-    _, tree = launch_file
-    settings = calls(tree, 'SetEnvironmentVariable')
-    assert {first_string(c) for c in settings} == LARGE_DATA_VARIABLES
-    assert all(keyword(c, 'condition') is not None for c in settings)
-    profile = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-               and n.value == 'fastdds_large_data.xml']
-    assert profile
+    """Each launch file sets messages.transport's variables, each under a condition."""
+    _, trees = launch_file
+    setting = [tree for tree in trees if calls(tree, 'SetEnvironmentVariable')]
+    assert setting
+    for tree in setting:
+        assert all(keyword(c, 'condition') is not None
+                   for c in calls(tree, 'SetEnvironmentVariable'))
+        assert len(calls(tree, 'large_data_environment')) == 1
+        paths = [c.args[0].elts[-2:] for c in calls(tree, 'PathJoinSubstitution')]
+        assert any(isinstance(name, ast.Name) and name.id == 'PROFILE_FILE'
+                   and folder.value == 'config' for folder, name in paths)
+    assert (ROOT / 'config' / PROFILE_FILE).is_file()
 
 
 @pytest.mark.parametrize('name, package, driver_args', [
@@ -129,6 +147,7 @@ def test_large_data_environment_can_be_turned_off(launch_file):
 def test_camera_driver_include_and_recording(name, package, driver_args):
     source = (LAUNCH / name).read_text()
     tree = ast.parse(source)
+    common = parse(CAMERA_COMMON)
     assert any(driver_args.items() <= d.items() for d in string_dicts(tree))
     constants = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
     assert package in constants
@@ -136,12 +155,18 @@ def test_camera_driver_include_and_recording(name, package, driver_args):
     opaque = calls(tree, 'OpaqueFunction')
     assert len(opaque) == 1 and keyword(opaque[0], 'condition') is not None
     assert 'PackageNotFoundError' in source and 'not installed' in source
-    (record,) = calls(tree, 'ExecuteProcess')
+    # camera_common comes before the driver, so that its environment reaches the driver.
+    (description,) = calls(tree, 'LaunchDescription')
+    order = [c.func.id for c in description.args[0].elts if isinstance(c, ast.Call)]
+    assert order.index('IncludeLaunchDescription') < order.index('OpaqueFunction')
+    assert CAMERA_COMMON in constants
+    (record,) = calls(common, 'ExecuteProcess')
     command = [e.value for e in keyword(record, 'cmd').elts if isinstance(e, ast.Constant)]
     assert command == ['ros2', 'bag', 'record', '-s', 'mcap']
     assert keyword(record, 'condition') is not None
     # The node comes from lingbot_depth.launch.py, with this camera's preset.
-    assert 'lingbot_depth.launch.py' in constants
+    assert 'lingbot_depth.launch.py' in {n.value for n in ast.walk(common)
+                                         if isinstance(n, ast.Constant)}
     assert name.replace('.launch.py', '.yaml') in constants
 
 

@@ -20,10 +20,13 @@ test_launch.py checks the same files statically everywhere.
 """
 
 import importlib.util
+import os
 from pathlib import Path
 import threading
 import time
 
+from lingbot_depth_ros.messages.topics import TOPIC_PRESETS, TopicSet
+from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
 import pytest
 
 # launch.actions, not launch: the repository's launch/ folder imports as an empty namespace
@@ -37,15 +40,32 @@ pytest.importorskip('ament_index_python', reason='ament_index_python is not inst
 from ament_index_python.packages import get_package_share_directory  # noqa: E402, I100
 from ament_index_python.packages import PackageNotFoundError  # noqa: E402
 import launch  # noqa: E402
-from launch.actions import IncludeLaunchDescription  # noqa: E402
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription  # noqa: E402
+from launch.actions import RegisterEventHandler, Shutdown, TimerAction  # noqa: E402
+from launch.event_handlers import OnProcessStart  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
+from launch.utilities import normalize_to_list_of_substitutions  # noqa: E402
+from launch.utilities import perform_substitutions  # noqa: E402
+from launch_ros.actions import Node  # noqa: E402
 import rclpy  # noqa: E402
 from rclpy.context import Context  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
 LAUNCH = Path(__file__).resolve().parents[1] / 'launch'
-FILES = ('lingbot_depth.launch.py', 'realsense.launch.py', 'orbbec.launch.py')
+FILES = ('lingbot_depth.launch.py', 'realsense.launch.py', 'orbbec.launch.py',
+         'camera_common.launch.py')
+CAMERAS = [('realsense.launch.py', 'realsense', 'realsense2_camera', 'rs_launch.py'),
+           ('orbbec.launch.py', 'orbbec', 'orbbec_camera', 'gemini_330_series.launch.py')]
+# Stands in for a camera driver: one long-running process.
+FAKE_DRIVER = """
+from launch import LaunchDescription
+from launch.actions import ExecuteProcess
+
+
+def generate_launch_description():
+    return LaunchDescription([ExecuteProcess(cmd=['sleep', '60'], name='fake_driver')])
+"""
 
 
 def load_module(name):
@@ -114,3 +134,80 @@ def test_camera_launch_without_camera_starts_the_node(name):
         rclpy.try_shutdown(context=context)
         service.shutdown()
         runner.join(timeout=30.0)
+
+
+@pytest.mark.parametrize('name, preset, package, driver_launch', CAMERAS)
+def test_camera_topics_default_to_the_preset(name, preset, package, driver_launch):
+    """With the default driver arguments, the node and recorder get the preset's topics."""
+    description = load_module(name).generate_launch_description()
+    context = launch.LaunchContext()
+    for entity in description.entities:
+        # params_file's default needs the package in the ament index; it is no topic.
+        if isinstance(entity, DeclareLaunchArgument) and entity.name != 'params_file':
+            entity.execute(context)
+    (common,) = [e for e in description.entities if isinstance(e, IncludeLaunchDescription)]
+
+    def perform(value):
+        return perform_substitutions(context, normalize_to_list_of_substitutions(value))
+    given = {perform(k): perform(v) for k, v in common.launch_arguments if k != 'params_file'}
+    assert TopicSet(given['rgb_topic'], given['depth_topic'], given['camera_info_topic']) \
+        == TOPIC_PRESETS[preset]
+
+
+@pytest.mark.parametrize('large_data', ['true', 'false'])
+@pytest.mark.parametrize('name, preset, package, driver_launch', CAMERAS)
+def test_camera_launch_processes(name, preset, package, driver_launch, large_data, tmp_path,
+                                 monkeypatch):
+    """Driver, node and recorder get the large-data environment, or none of it; the topics."""
+    if not installed('lingbot_depth_ros'):
+        pytest.skip('lingbot_depth_ros is not installed in the ament index (colcon build)')
+    share = tmp_path / 'share'
+    (share / 'ament_index' / 'resource_index' / 'packages').mkdir(parents=True)
+    (share / 'ament_index' / 'resource_index' / 'packages' / package).write_text('')
+    (share / package / 'launch').mkdir(parents=True)
+    (share / package / 'launch' / driver_launch).write_text(FAKE_DRIVER)
+    # A ros2 that records nothing: the recorder's command and environment are what counts.
+    (tmp_path / 'bin').mkdir()
+    (tmp_path / 'bin' / 'ros2').write_text('#!/bin/sh\nexec sleep 60\n')
+    (tmp_path / 'bin' / 'ros2').chmod(0o755)
+    monkeypatch.setenv('AMENT_PREFIX_PATH',
+                       os.pathsep.join([str(tmp_path), os.environ['AMENT_PREFIX_PATH']]))
+    monkeypatch.setenv('PATH', os.pathsep.join([str(tmp_path / 'bin'), os.environ['PATH']]))
+    for variable in large_data_environment(''):
+        monkeypatch.delenv(variable, raising=False)
+    started = {}
+
+    def on_start(event, context):
+        if isinstance(event.action, Node):
+            started['node'] = event
+        elif event.process_name.startswith('fake_driver'):
+            started['driver'] = event
+        else:
+            started['recorder'] = event
+        return [Shutdown(reason='all started')] if len(started) == 3 else None
+
+    namespace = 'launch_env_%s_%s' % (preset, large_data)
+    service = launch.LaunchService()
+    service.include_launch_description(launch.LaunchDescription([
+        RegisterEventHandler(OnProcessStart(on_start=on_start)),
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(str(LAUNCH / name)),
+            launch_arguments={'record': 'true', 'large_data_profile': large_data,
+                              'namespace': namespace}.items()),
+        TimerAction(period=60.0, actions=[Shutdown(reason='timeout')]),
+    ]))
+    service.run()
+    assert set(started) == {'driver', 'node', 'recorder'}
+    profile = os.path.join(get_package_share_directory('lingbot_depth_ros'), 'config',
+                           PROFILE_FILE)
+    expected = large_data_environment(profile) if large_data == 'true' else {}
+    for kind, event in started.items():
+        given = {k: v for k, v in event.env.items() if k in large_data_environment('')}
+        assert given == expected, kind
+    topics = TOPIC_PRESETS[preset]
+    assert {'rgb/image:=' + topics.rgb, 'depth/image:=' + topics.depth,
+            'rgb/camera_info:=' + topics.info} <= set(started['node'].cmd)
+    assert started['recorder'].cmd[1:] == [
+        'bag', 'record', '-s', 'mcap', topics.rgb, topics.depth, topics.info,
+        namespace + '/depth_refined/image', namespace + '/depth_refined/camera_info',
+        namespace + '/points']

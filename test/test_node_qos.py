@@ -25,6 +25,7 @@ from pathlib import Path
 import subprocess
 import sys
 
+from lingbot_depth_ros.messages.transport import large_data_environment, large_data_profile
 from lingbot_depth_ros.node import qos
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
 from node_harness import frame_msgs, wait_until
@@ -34,7 +35,6 @@ from rclpy.qos import ReliabilityPolicy
 pytestmark = pytest.mark.ros
 
 HARNESS = Path(__file__).resolve().parent / 'node_harness.py'
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_choose_reliability():
@@ -110,10 +110,10 @@ print(json.dumps([os.path.getsize('/dev/shm/' + f) for f in new if not f.endswit
 @pytest.mark.skipif(not Path('/dev/shm').is_dir(), reason='no /dev/shm on this system')
 @pytest.mark.parametrize('profile', [False, True])
 def test_large_data_profile_applies(profile):
-    """The shipped XML parses, and gives the participant a 16 MB shared-memory segment."""
+    """The launch files' environment: the XML parses and gives a 16 MB shared-memory segment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(('FASTDDS_', 'FASTRTPS_'))}
     if profile:
-        env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(ROOT / 'config' / 'fastdds_large_data.xml')
+        env.update(large_data_environment(large_data_profile()))
     result = subprocess.run([sys.executable, '-c', SEGMENT_SIZES], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,6 @@ output bag is created, copying connections unchanged, and writing RGB-D frames a
 driver would record them. The message (de)coding lives in ``bag_msgs``.
 """
 
-from dataclasses import dataclass
 import math
 from pathlib import Path
 import shutil
@@ -29,6 +28,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lingbot_depth_ros.messages import conversions as msg_conversions
 from lingbot_depth_ros.messages.buffers import header_from_ns
+from lingbot_depth_ros.messages.topics import REALSENSE_TOPICS, TOPIC_PRESETS, TopicSet
 from lingbot_depth_ros.sync import NS_PER_S
 from lingbot_depth_ros.tools.bag.messages import (CAMERA_INFO, COMPRESSED_IMAGE, IMAGE,
                                                   ros_type_name, to_rosbags, typestore)
@@ -55,25 +55,6 @@ class BagError(Exception):
         """
         super().__init__(reason)
         self.details = details
-
-
-@dataclass(frozen=True)
-class TopicSet:
-    """The colour image, registered depth image and colour camera_info topics of a camera."""
-
-    rgb: str
-    depth: str
-    info: str
-
-
-# The driver defaults of the cameras the node has presets for.
-TOPIC_PRESETS: Dict[str, TopicSet] = {
-    'realsense': TopicSet('/camera/camera/color/image_raw',
-                          '/camera/camera/aligned_depth_to_color/image_raw',
-                          '/camera/camera/color/camera_info'),
-    'orbbec': TopicSet('/camera/color/image_raw', '/camera/depth/image_raw',
-                       '/camera/color/camera_info'),
-}
 
 
 def storage_plugin(name: str) -> StoragePlugin:
@@ -162,7 +143,7 @@ def check_topic_types(available: Dict[str, str], topics: TopicSet) -> None:
 
 
 def write_rgbd_bag(path, frames: Iterable[Tuple[int, np.ndarray, np.ndarray, np.ndarray]],
-                   topics: TopicSet = TOPIC_PRESETS['realsense'], storage: str = 'mcap',
+                   topics: TopicSet = REALSENSE_TOPICS, storage: str = 'mcap',
                    frame_id: str = 'camera_color_optical_frame',
                    depth_encoding: str = '16UC1') -> int:
     """

@@ -35,34 +35,12 @@ import time
 from typing import Dict, List, Optional
 
 from lingbot_depth_ros.messages import conversions as msg_conversions
+from lingbot_depth_ros.messages.transport import large_data_environment, large_data_profile
 from lingbot_depth_ros.tools.demo.session import DemoSession, INPUT_TOPICS
 from lingbot_depth_ros.tools.evaluation.metrics import depth_metrics, MEASURED
 from lingbot_depth_ros.tools.evaluation.report import comparison_image, write_image
 from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-PROFILE = 'fastdds_large_data.xml'
-
-
-def large_data_environment() -> Dict[str, str]:
-    """
-    Return the environment the launch files give every process (Fast DDS large-data profile).
-
-    :return: environment variables to add; empty when the profile file cannot be found.
-    """
-    candidates = [ROOT / 'config' / PROFILE]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        candidates.insert(0, Path(get_package_share_directory('lingbot_depth_ros'),
-                                  'config', PROFILE))
-    except (ImportError, LookupError, OSError, ValueError):  # not in an ament install
-        pass
-    profile = next((p for p in candidates if p.is_file()), None)
-    if profile is None:
-        return {}
-    return {'FASTDDS_DEFAULT_PROFILES_FILE': str(profile),
-            'MALLOC_MMAP_THRESHOLD_': '268435456', 'MALLOC_TRIM_THRESHOLD_': '1073741824'}
 
 
 def node_command(model: str, num_tokens: int) -> List[str]:
@@ -73,13 +51,12 @@ def node_command(model: str, num_tokens: int) -> List[str]:
     :param num_tokens: network token budget (0: the node's default).
     :return: argv for ``subprocess``.
     """
-    rgb, depth, info = INPUT_TOPICS
     model = model or "''"  # an empty value is a YAML empty string, not a missing one
     return [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
             '-p', f'model:={model}', '-p', f'num_tokens:={num_tokens}',
             '-p', 'publish_filled_mask:=true', '-p', 'sync_slop:=0.02',
-            '-r', f'rgb/image:={rgb}', '-r', f'depth/image:={depth}',
-            '-r', f'rgb/camera_info:={info}']
+            '-r', f'rgb/image:={INPUT_TOPICS.rgb}', '-r', f'depth/image:={INPUT_TOPICS.depth}',
+            '-r', f'rgb/camera_info:={INPUT_TOPICS.info}']
 
 
 def write_ply(path: Path, cloud) -> int:
@@ -191,7 +168,8 @@ def run_demo(output: Path, num_frames: int, model: str, seed: int = 3, num_token
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
-    os.environ.update(large_data_environment())
+    # The environment the launch files give every process.
+    os.environ.update(large_data_environment(large_data_profile()))
     backend = f'network {model}' if model else 'classical backend (no model given)'
     print(f'demo: rendering {num_frames} synthetic 640x480 RGB-D frames (seed {seed}) ...',
           flush=True)

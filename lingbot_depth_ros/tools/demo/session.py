@@ -20,11 +20,13 @@ names, subscribes to the completion node's outputs, and records both directions 
 mcap bag (serialized CDR, written with ``rosbags``) when the session closes.
 """
 
+from dataclasses import astuple
 import statistics
 import threading
 import time
 from typing import Dict, List, Tuple
 
+from lingbot_depth_ros.messages.topics import REALSENSE_TOPICS
 from lingbot_depth_ros.tools.bag.messages import ros_type_name, typestore
 from lingbot_depth_ros.tools.bag.storage import BAG_VERSION, storage_plugin
 from lingbot_depth_ros.tools.synthetic import renderer as synthetic
@@ -35,9 +37,7 @@ from rclpy.serialization import serialize_message
 from rosbags.rosbag2 import Writer
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-INPUT_TOPICS = ('/camera/camera/color/image_raw',
-                '/camera/camera/aligned_depth_to_color/image_raw',
-                '/camera/camera/color/camera_info')
+INPUT_TOPICS = REALSENSE_TOPICS
 OUTPUT_TOPICS = {'depth': ('/depth_refined/image', Image),
                  'info': ('/depth_refined/camera_info', CameraInfo),
                  'points': ('/points', PointCloud2),
@@ -69,7 +69,7 @@ class DemoSession:
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                          reliability=ReliabilityPolicy.RELIABLE)
         self.publishers = [self.node.create_publisher(kind, topic, qos) for kind, topic in
-                           zip((Image, Image, CameraInfo), INPUT_TOPICS)]
+                           zip((Image, Image, CameraInfo), astuple(INPUT_TOPICS))]
         self.received: Dict[int, Dict[str, object]] = {}
         self.latencies: Dict[str, List[float]] = {'depth': [], 'points': []}
         self.records: List[Tuple[str, str, bytes, int]] = []
@@ -112,7 +112,8 @@ class DemoSession:
             if process.poll() is not None:
                 raise RuntimeError(f'the node exited with code {process.returncode} '
                                    '(see node.log)')
-            ready = all(self.node.count_subscribers(t) > 0 for t in INPUT_TOPICS) and all(
+            ready = all(self.node.count_subscribers(t) > 0
+                        for t in astuple(INPUT_TOPICS)) and all(
                 self.node.count_publishers(t) > 0 for t, _ in OUTPUT_TOPICS.values())
             if ready:
                 return
