@@ -5,7 +5,11 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PIP := $(VPY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
-SETUP_INPUTS := requirements/ros.txt requirements/constraints.txt setup.py setup.cfg package.xml
+# Pure-Python ROS 2 packages that are not on PyPI (launch, launch_testing, ros2cli, ...):
+# installed when the folder is there, so the launch tests run; they skip without it.
+ROS_WHEELS ?= ../shared/ros-python-wheels
+SETUP_INPUTS := requirements/ros.txt requirements/ros-python-wheels.txt \
+	requirements/constraints.txt setup.py setup.cfg package.xml $(wildcard $(ROS_WHEELS)/*.whl)
 PYTEST_ARGS ?=
 
 # Tests talk real DDS on this host only.
@@ -23,6 +27,13 @@ $(STAMP): $(SETUP_INPUTS)
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
 	$(PIP) install -c requirements/constraints.txt torch==2.13.0
 	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,test]'
+	@if [ -d "$(ROS_WHEELS)" ]; then \
+		echo "setup: installing the ROS 2 launch packages from $(ROS_WHEELS)"; \
+		$(PIP) install -c requirements/constraints.txt -r requirements/ros-python-wheels.txt && \
+		$(PIP) install --no-deps $(ROS_WHEELS)/*.whl; \
+	else \
+		echo "setup: $(ROS_WHEELS) not found: launch and launch_testing tests will skip"; \
+	fi
 	@$(VPY) -c "import rclpy, torch, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
 	@touch $(STAMP)
 

@@ -28,9 +28,12 @@ The including file passes params_file and the three topics:
                                                'depth_topic': ..., 'camera_info_topic': ...})
 """
 
+import shutil
+
+from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription,
-                            SetEnvironmentVariable)
+                            OpaqueFunction, SetEnvironmentVariable)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -53,11 +56,18 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='camera',
                               description='Namespace of the node and its output topics.'),
         DeclareLaunchArgument('params_file', description='Parameter file of the node.'),
-        DeclareLaunchArgument('model', default_value=''),
-        DeclareLaunchArgument('device', default_value='auto'),
+        DeclareLaunchArgument('model', default_value='',
+                              description='Model path, Hugging Face id or random:<config>; '
+                                          'empty keeps the model of params_file.'),
+        DeclareLaunchArgument('device', default_value='',
+                              description='Torch device; empty keeps the device of '
+                                          'params_file.'),
         DeclareLaunchArgument('record', default_value='false',
-                              description='Also run ros2 bag record -s mcap of inputs and '
-                                          'outputs.'),
+                              description='Also run ros2 bag record -s mcap of the inputs '
+                                          'and the refined depth (needs rosbag2).'),
+        DeclareLaunchArgument('record_points', default_value='false',
+                              description='Also record the points cloud (about 300 MB/s '
+                                          'at 640x480 and 30 Hz).'),
         DeclareLaunchArgument('large_data_profile', default_value='true'),
         DeclareLaunchArgument('rgb_topic', description='Colour image topic of the driver.'),
         DeclareLaunchArgument('depth_topic',
@@ -81,9 +91,48 @@ def generate_launch_description():
             'camera_info_topic': info_topic,
             'large_data_profile': LaunchConfiguration('large_data_profile'),
         }.items())
-    recorder = ExecuteProcess(
-        cmd=['ros2', 'bag', 'record', '-s', 'mcap', rgb_topic, depth_topic, info_topic,
-             [namespace, '/depth_refined/image'], [namespace, '/depth_refined/camera_info'],
-             [namespace, '/points']],
-        output='screen', condition=IfCondition(LaunchConfiguration('record')))
+    recorder = OpaqueFunction(function=record,
+                              condition=IfCondition(LaunchConfiguration('record')))
     return LaunchDescription(arguments + environment + [node, recorder])
+
+
+def absolute(namespace, name):
+    """
+    Return the absolute topic name of ``name`` in ``namespace``.
+
+    :param namespace: e.g. 'camera', '/camera' or ''.
+    :param name: a relative name, e.g. 'depth_refined/image', or an absolute one.
+    :return: e.g. '/camera/depth_refined/image'.
+    """
+    if name.startswith('/'):
+        return name
+    return '/' + '/'.join(part for part in (namespace.strip('/'), name) if part)
+
+
+def rosbag2_available():
+    """Return True when `ros2 bag` can run here: the ros2 command and the ros2bag verb."""
+    if shutil.which('ros2') is None:
+        return False
+    try:
+        get_package_share_directory('ros2bag')
+        return True
+    except (PackageNotFoundError, OSError):
+        return False
+
+
+def record(context, *args, **kwargs):
+    """Return the recorder of the inputs and outputs, or stop the launch if it cannot run."""
+    if not rosbag2_available():
+        raise RuntimeError(
+            'record:=true needs rosbag2 (ros2 bag): install ros-$ROS_DISTRO-rosbag2 and '
+            'ros-$ROS_DISTRO-rosbag2-storage-mcap, or launch with record:=false')
+    namespace = LaunchConfiguration('namespace').perform(context)
+    inputs = (LaunchConfiguration('rgb_topic'), LaunchConfiguration('depth_topic'),
+              LaunchConfiguration('camera_info_topic'))
+    topics = [absolute('', topic.perform(context)) for topic in inputs]
+    outputs = ['depth_refined/image', 'depth_refined/camera_info']
+    if LaunchConfiguration('record_points').perform(context).lower() == 'true':
+        outputs.append('points')
+    topics += [absolute(namespace, name) for name in outputs]
+    return [ExecuteProcess(cmd=['ros2', 'bag', 'record', '-s', 'mcap'] + topics,
+                           output='screen')]

@@ -19,11 +19,11 @@ Start the lingbot_depth node alone.
         rgb_topic:=/camera/color/image_raw depth_topic:=/camera/depth/image_raw \
         camera_info_topic:=/camera/color/camera_info
 
-model and device come from the launch arguments and win over params_file.
+model and device, when given, win over params_file; left empty, params_file decides.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
@@ -60,9 +60,10 @@ def generate_launch_description():
             description='Parameter file of the node.'),
         DeclareLaunchArgument('model', default_value='',
                               description='Model path, Hugging Face id or random:<config>; '
-                                          'empty runs the classical backend.'),
-        DeclareLaunchArgument('device', default_value='auto',
-                              description='Torch device: auto, cpu, cuda, cuda:N.'),
+                                          'empty keeps the model of params_file.'),
+        DeclareLaunchArgument('device', default_value='',
+                              description='Torch device: auto, cpu, cuda, cuda:N; empty '
+                                          'keeps the device of params_file.'),
         DeclareLaunchArgument('rgb_topic', default_value='rgb/image',
                               description='Colour image topic.'),
         DeclareLaunchArgument('depth_topic', default_value='depth/image',
@@ -75,19 +76,35 @@ def generate_launch_description():
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of the node.'),
     ]
-    node = Node(
+    return LaunchDescription(
+        arguments + large_data_actions(LaunchConfiguration('large_data_profile'))
+        + [OpaqueFunction(function=launch_node)])
+
+
+def parameter_overrides(context):
+    """
+    Return the node parameters the launch arguments set: model and device when not empty.
+
+    :param context: the launch context.
+    :return: dict of parameter name -> value (empty: params_file decides).
+    """
+    given = {'model': LaunchConfiguration('model').perform(context),
+             'device': LaunchConfiguration('device').perform(context)}
+    return {name: value for name, value in given.items() if value}
+
+
+def launch_node(context, *args, **kwargs):
+    """Return the node action, with the parameter overrides the arguments ask for."""
+    return [Node(
         package=PACKAGE,
         executable='depth_completion_node',
         name='lingbot_depth',
         namespace=LaunchConfiguration('namespace'),
-        parameters=[LaunchConfiguration('params_file'),
-                    {'model': LaunchConfiguration('model'),
-                     'device': LaunchConfiguration('device')}],
+        parameters=[LaunchConfiguration('params_file')] + [
+            overrides for overrides in [parameter_overrides(context)] if overrides],
         remappings=[('rgb/image', LaunchConfiguration('rgb_topic')),
                     ('depth/image', LaunchConfiguration('depth_topic')),
                     ('rgb/camera_info', LaunchConfiguration('camera_info_topic'))],
         ros_arguments=['--log-level', LaunchConfiguration('log_level')],
         output='screen',
-    )
-    return LaunchDescription(
-        arguments + large_data_actions(LaunchConfiguration('large_data_profile')) + [node])
+    )]

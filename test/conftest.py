@@ -14,8 +14,12 @@
 
 """Shared test fixtures: the repository's test data and an isolated DDS domain per run."""
 
+import atexit
 import os
 from pathlib import Path
+import shutil
+import sys
+import tempfile
 
 import pytest
 
@@ -29,6 +33,50 @@ DATA = ROOT / 'test' / 'data'
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
 os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
+
+
+def ament_prefix_for_checkout():
+    """
+    Make the package findable through the ament index, as ``colcon build`` would install it.
+
+    A pip (editable) install registers nothing in the ament index, yet the launch files and
+    their tests find the package's share directory and its executable through it. This makes
+    a temporary prefix with the index marker, share/lingbot_depth_ros/{launch, config,
+    package.xml} linked to this checkout and lib/lingbot_depth_ros/depth_completion_node
+    running this interpreter, and puts it first on AMENT_PREFIX_PATH. Nothing is done where
+    the package is already indexed (a sourced colcon workspace).
+
+    :return: the prefix, or None when none was needed.
+    """
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        get_package_share_directory('lingbot_depth_ros')
+        return None
+    except ImportError:
+        return None  # no ament_index_python: nothing reads the index
+    except (LookupError, OSError, ValueError):
+        pass  # not indexed, or AMENT_PREFIX_PATH unset
+    prefix = Path(tempfile.mkdtemp(prefix='lingbot_depth_ament_'))
+    atexit.register(shutil.rmtree, prefix, True)
+    index = prefix / 'share' / 'ament_index' / 'resource_index' / 'packages'
+    index.mkdir(parents=True)
+    (index / 'lingbot_depth_ros').write_text('')
+    share = prefix / 'share' / 'lingbot_depth_ros'
+    for name in ('launch', 'config', 'package.xml'):
+        (share / name).parent.mkdir(parents=True, exist_ok=True)
+        (share / name).symlink_to(ROOT / name)
+    lib = prefix / 'lib' / 'lingbot_depth_ros'
+    lib.mkdir(parents=True)
+    node = lib / 'depth_completion_node'
+    node.write_text('#!/bin/sh\nexec "%s" -m lingbot_depth_ros.node.node "$@"\n'
+                    % sys.executable)
+    node.chmod(0o755)
+    previous = os.environ.get('AMENT_PREFIX_PATH')
+    os.environ['AMENT_PREFIX_PATH'] = os.pathsep.join(filter(None, [str(prefix), previous]))
+    return prefix
+
+
+AMENT_PREFIX = ament_prefix_for_checkout()
 
 
 @pytest.fixture(scope='session')

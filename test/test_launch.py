@@ -24,7 +24,7 @@ test_launch_files.py and test_launch_node.py run them for real where launch is i
 import ast
 from pathlib import Path
 
-from lingbot_depth_ros.messages.transport import PROFILE_FILE
+from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,9 +161,14 @@ def test_camera_driver_include_and_recording(name, package, driver_args):
     assert order.index('IncludeLaunchDescription') < order.index('OpaqueFunction')
     assert CAMERA_COMMON in constants
     (record,) = calls(common, 'ExecuteProcess')
-    command = [e.value for e in keyword(record, 'cmd').elts if isinstance(e, ast.Constant)]
+    cmd = keyword(record, 'cmd')
+    cmd = cmd.left if isinstance(cmd, ast.BinOp) else cmd  # the fixed part + the topics
+    command = [e.value for e in cmd.elts if isinstance(e, ast.Constant)]
     assert command == ['ros2', 'bag', 'record', '-s', 'mcap']
-    assert keyword(record, 'condition') is not None
+    # The recorder is made at launch time, only with record:=true.
+    (recorder,) = [c for c in calls(common, 'OpaqueFunction')
+                   if keyword(c, 'function').id == 'record']
+    assert keyword(recorder, 'condition') is not None
     # The node comes from lingbot_depth.launch.py, with this camera's preset.
     assert 'lingbot_depth.launch.py' in {n.value for n in ast.walk(common)
                                          if isinstance(n, ast.Constant)}
@@ -187,3 +192,12 @@ def test_node_launch_runs_the_installed_executable():
     setup = (ROOT / 'setup.py').read_text()
     assert "'depth_completion_node = lingbot_depth_ros.node.node:main'" in setup
     assert "glob('launch/*.launch.py')" in setup and "glob('config/*.xml')" in setup
+
+
+@pytest.mark.parametrize('distro, legacy', [('humble', True), ('jazzy', True),
+                                            ('kilted', False), ('', False)])
+def test_fast_dds_profile_variable_follows_the_distro(distro, legacy):
+    environment = large_data_environment('/p.xml', distro)
+    assert environment['FASTDDS_DEFAULT_PROFILES_FILE'] == '/p.xml'
+    # Fast DDS 3 warns in every process about the old name: set it only where it is read.
+    assert ('FASTRTPS_DEFAULT_PROFILES_FILE' in environment) == legacy

@@ -68,6 +68,15 @@ def generate_launch_description():
 """
 
 
+@pytest.fixture(autouse=True)
+def restore_environ():
+    """Undo the SetEnvironmentVariable actions an in-process launch applies to os.environ."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def load_module(name):
     """Import a launch file as a module."""
     spec = importlib.util.spec_from_file_location(name.replace('.', '_'), LAUNCH / name)
@@ -77,12 +86,17 @@ def load_module(name):
 
 
 def installed(package):
-    """Return True when ``package`` is in the ament index."""
+    """Return True when ``package`` is in the ament index (False without an index)."""
     try:
         get_package_share_directory(package)
         return True
-    except PackageNotFoundError:
+    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH is unset
         return False
+
+
+def test_installed_is_false_without_an_ament_prefix_path(monkeypatch):
+    monkeypatch.delenv('AMENT_PREFIX_PATH', raising=False)
+    assert not installed('lingbot_depth_ros')
 
 
 @pytest.mark.parametrize('name', FILES)
@@ -116,31 +130,47 @@ def test_camera_launch_without_camera_starts_the_node(name):
         PythonLaunchDescriptionSource(str(LAUNCH / name)),
         launch_arguments={'launch_camera': 'false', 'record': 'false',
                           'namespace': namespace}.items())]))
-    runner = threading.Thread(target=service.run, daemon=True)
-    runner.start()
-    context = Context()
-    rclpy.init(context=context)
-    observer = rclpy.create_node('launch_observer', context=context)
-    try:
-        deadline = time.monotonic() + 60.0
-        found = False
-        while not found and time.monotonic() < deadline:
-            found = ('lingbot_depth', '/' + namespace) in \
-                observer.get_node_names_and_namespaces()
-            time.sleep(0.2)
-        assert found, 'the node did not come up'
-    finally:
-        observer.destroy_node()
-        rclpy.try_shutdown(context=context)
-        service.shutdown()
-        runner.join(timeout=30.0)
+    found = threading.Event()
+
+    def observe():
+        # launch needs the main thread (signal handlers, asyncio loop): watch from here.
+        context = Context()
+        rclpy.init(context=context)
+        observer = rclpy.create_node('launch_observer', context=context)
+        try:
+            deadline = time.monotonic() + 60.0
+            while time.monotonic() < deadline:
+                if ('lingbot_depth', '/' + namespace) in \
+                        observer.get_node_names_and_namespaces():
+                    found.set()
+                    break
+                time.sleep(0.2)
+        finally:
+            observer.destroy_node()
+            rclpy.try_shutdown(context=context)
+            service.shutdown()
+
+    watcher = threading.Thread(target=observe, daemon=True)
+    watcher.start()
+    service.run()
+    watcher.join(timeout=30.0)
+    assert found.is_set(), 'the node did not come up'
 
 
 @pytest.mark.parametrize('name, preset, package, driver_launch', CAMERAS)
 def test_camera_topics_default_to_the_preset(name, preset, package, driver_launch):
     """With the default driver arguments, the node and recorder get the preset's topics."""
+    assert included_topics(name, {}) == TOPIC_PRESETS[preset]
+    # Arguments given on the command line win over the driver's names.
+    given = {'rgb_topic': '/my/rgb', 'depth_topic': '/my/depth', 'camera_info_topic': '/my/info'}
+    assert included_topics(name, given) == TopicSet('/my/rgb', '/my/depth', '/my/info')
+
+
+def included_topics(name, arguments):
+    """Return the topics a camera launch file passes to camera_common with ``arguments``."""
     description = load_module(name).generate_launch_description()
     context = launch.LaunchContext()
+    context.launch_configurations.update(arguments)
     for entity in description.entities:
         # params_file's default needs the package in the ament index; it is no topic.
         if isinstance(entity, DeclareLaunchArgument) and entity.name != 'params_file':
@@ -150,8 +180,34 @@ def test_camera_topics_default_to_the_preset(name, preset, package, driver_launc
     def perform(value):
         return perform_substitutions(context, normalize_to_list_of_substitutions(value))
     given = {perform(k): perform(v) for k, v in common.launch_arguments if k != 'params_file'}
-    assert TopicSet(given['rgb_topic'], given['depth_topic'], given['camera_info_topic']) \
-        == TOPIC_PRESETS[preset]
+    return TopicSet(given['rgb_topic'], given['depth_topic'], given['camera_info_topic'])
+
+
+def test_record_without_rosbag2_stops_with_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv('PATH', str(tmp_path))  # no ros2 command here
+    common = load_module('camera_common.launch.py')
+    assert not common.rosbag2_available()
+    with pytest.raises(RuntimeError, match=r'record:=true needs rosbag2 \(ros2 bag\)'):
+        common.record(launch.LaunchContext())
+
+
+def test_recorded_topics_are_absolute():
+    common = load_module('camera_common.launch.py')
+    assert common.absolute('camera', 'depth_refined/image') == '/camera/depth_refined/image'
+    assert common.absolute('/camera/', 'points') == '/camera/points'
+    assert common.absolute('', 'points') == '/points'
+    assert common.absolute('camera', '/camera/color/image_raw') == '/camera/color/image_raw'
+
+
+@pytest.mark.parametrize('model, device, expected', [
+    ('', '', {}),
+    ('/m/model.pt', '', {'model': '/m/model.pt'}),
+    ('', 'cuda:1', {'device': 'cuda:1'}),
+])
+def test_empty_model_and_device_keep_the_params_file(model, device, expected):
+    context = launch.LaunchContext()
+    context.launch_configurations.update({'model': model, 'device': device})
+    assert load_module('lingbot_depth.launch.py').parameter_overrides(context) == expected
 
 
 @pytest.mark.parametrize('large_data', ['true', 'false'])
@@ -164,6 +220,7 @@ def test_camera_launch_processes(name, preset, package, driver_launch, large_dat
     share = tmp_path / 'share'
     (share / 'ament_index' / 'resource_index' / 'packages').mkdir(parents=True)
     (share / 'ament_index' / 'resource_index' / 'packages' / package).write_text('')
+    (share / 'ament_index' / 'resource_index' / 'packages' / 'ros2bag').write_text('')
     (share / package / 'launch').mkdir(parents=True)
     (share / package / 'launch' / driver_launch).write_text(FAKE_DRIVER)
     # A ros2 that records nothing: the recorder's command and environment are what counts.
@@ -207,7 +264,7 @@ def test_camera_launch_processes(name, preset, package, driver_launch, large_dat
     topics = TOPIC_PRESETS[preset]
     assert {'rgb/image:=' + topics.rgb, 'depth/image:=' + topics.depth,
             'rgb/camera_info:=' + topics.info} <= set(started['node'].cmd)
+    # Absolute names; the cloud (about 300 MB/s) only with record_points:=true.
     assert started['recorder'].cmd[1:] == [
         'bag', 'record', '-s', 'mcap', topics.rgb, topics.depth, topics.info,
-        namespace + '/depth_refined/image', namespace + '/depth_refined/camera_info',
-        namespace + '/points']
+        '/' + namespace + '/depth_refined/image', '/' + namespace + '/depth_refined/camera_info']

@@ -14,6 +14,7 @@
 
 """configure_cpu_allocator: freed large blocks are reused without page faults."""
 
+import os
 import subprocess
 import sys
 
@@ -38,8 +39,11 @@ print(max(faults[-3:]), min(faults[-3:]))
 
 def page_faults(mode):
     """Return (max, min) page faults over the last three of eight 64 MB alloc/free rounds."""
+    # glibc's own defaults are under test: no MALLOC_* tuning inherited from this process
+    # (an in-process launch of the launch files sets them).
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MALLOC_')}
     result = subprocess.run([sys.executable, '-c', SCRIPT, mode], capture_output=True,
-                            text=True, timeout=120, check=True)
+                            text=True, timeout=120, check=True, env=env)
     most, least = result.stdout.split()[-2:]
     return int(most), int(least)
 

@@ -31,6 +31,9 @@ DEVICES_HELP = 'auto (cuda when available, else cpu), cpu, cuda or cuda:N'
 _DEVICE_PATTERN = re.compile(r'^(auto|cpu|cuda(:[0-9]+)?)$')
 
 LOGGER = logging.getLogger(__name__)
+# Importing ROS 2 launch installs a logger class that does not propagate; this library's
+# warnings must still reach the application's handlers whatever was imported first.
+LOGGER.propagate = True
 CLASSICAL_FALLBACK_WARNING = (
     'No model configured: using the CLASSICAL CPU backend (edge-aware hole filling, no '
     'network). Set `model` to a LingBot-Depth checkpoint for network completion.')

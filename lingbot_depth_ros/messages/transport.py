@@ -53,25 +53,29 @@ def large_data_profile() -> Path:
                                                     ', '.join(str(p.parent) for p in candidates)))
 
 
-def large_data_environment(profile_path) -> dict:
+# Fast DDS 2 reads only FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted on) reads
+# FASTDDS_DEFAULT_PROFILES_FILE and warns in every process that the old name is deprecated.
+FAST_DDS_2_DISTROS = ('humble', 'iron', 'jazzy')
+
+
+def large_data_environment(profile_path, distro=None) -> dict:
     """
     Return the environment variables that give a process the large-data transport.
 
-    Both profile variables are set: Fast DDS 2 (Humble, Jazzy) reads only
-    FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted and later) reads
-    FASTDDS_DEFAULT_PROFILES_FILE and logs that the older name is deprecated.
-
     :param profile_path: the XML profile (str or path); a launch file passes a substitution
         that yields it, which ends up as the value unchanged.
+    :param distro: the ROS 2 distribution; None reads ROS_DISTRO (unset: a current one).
     :return: variable name -> value.
     """
     if isinstance(profile_path, os.PathLike):
         profile_path = os.fspath(profile_path)
-    return {
-        'FASTDDS_DEFAULT_PROFILES_FILE': profile_path,
-        'FASTRTPS_DEFAULT_PROFILES_FILE': profile_path,
-        # glibc then keeps the large receive buffers on the heap instead of mapping and
-        # unmapping fresh pages for every sample.
-        'MALLOC_MMAP_THRESHOLD_': '268435456',
-        'MALLOC_TRIM_THRESHOLD_': '1073741824',
-    }
+    if distro is None:
+        distro = os.environ.get('ROS_DISTRO', '')
+    environment = {'FASTDDS_DEFAULT_PROFILES_FILE': profile_path}
+    if distro.lower() in FAST_DDS_2_DISTROS:
+        environment['FASTRTPS_DEFAULT_PROFILES_FILE'] = profile_path
+    # glibc then keeps the large receive buffers on the heap instead of mapping and
+    # unmapping fresh pages for every sample.
+    environment.update({'MALLOC_MMAP_THRESHOLD_': '268435456',
+                        'MALLOC_TRIM_THRESHOLD_': '1073741824'})
+    return environment
