@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 
-.PHONY: all setup test demo bench docs lint clean
+.PHONY: all setup test workspace-test demo bench docs lint clean
 all: test
 
 setup: $(STAMP)
@@ -39,6 +39,11 @@ $(STAMP): $(SETUP_INPUTS)
 
 test: $(STAMP)
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+# colcon build + colcon test of the package in a temporary workspace (.ci/workspace-test).
+workspace-test: $(STAMP)
+	$(PIP) install -c requirements/constraints.txt -r requirements/workspace.txt
+	.ci/workspace-test
 
 demo: $(STAMP)
 	$(VPY) -m lingbot_depth_ros.tools.demo

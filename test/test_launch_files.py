@@ -221,6 +221,7 @@ def test_camera_launch_processes(name, preset, package, driver_launch, large_dat
     (share / 'ament_index' / 'resource_index' / 'packages').mkdir(parents=True)
     (share / 'ament_index' / 'resource_index' / 'packages' / package).write_text('')
     (share / 'ament_index' / 'resource_index' / 'packages' / 'ros2bag').write_text('')
+    (share / 'ros2bag').mkdir()
     (share / package / 'launch').mkdir(parents=True)
     (share / package / 'launch' / driver_launch).write_text(FAKE_DRIVER)
     # A ros2 that records nothing: the recorder's command and environment are what counts.
