@@ -34,7 +34,7 @@ import time
 from lingbot_depth_ros import geometry
 from lingbot_depth_ros.messages import conversions as mc
 from lingbot_depth_ros.messages.buffers import new_message, payload_from_array
-from lingbot_depth_ros.messages.pointcloud import pointcloud_fields
+from lingbot_depth_ros.messages.pointcloud import pointcloud_dtype, pointcloud_fields
 from lingbot_depth_ros.tools.evaluation.data import read_captures
 import numpy as np
 from sensor_msgs.msg import PointCloud2
@@ -149,9 +149,15 @@ def our_cloud(frame):
                                    rgb=frame['rgb'])
 
 
+def point_values(cloud):
+    """Return every point of a cloud as a flat structured array, whatever height x width say."""
+    dtype = pointcloud_dtype(cloud.fields, cloud.point_step, cloud.is_bigendian)
+    return np.frombuffer(bytes(cloud.data), dtype=dtype)
+
+
 def same_values(ours, other):
-    """Return True when both clouds hold the same x, y, z (NaN = NaN) and rgb bits."""
-    a, b = mc.pointcloud2_to_array(ours), mc.pointcloud2_to_array(other)
+    """Return True when both clouds hold the same points: x, y, z (NaN = NaN) and rgb bits."""
+    a, b = point_values(ours), point_values(other)
     if a.shape != b.shape:
         return False
     for name in ('x', 'y', 'z'):
@@ -243,6 +249,12 @@ def main(argv=None):
         return 0
     theirs = measure(create_cloud, frames, args.runs)
     identical = all(same_values(our_cloud(f), create_cloud(f)) for f in frames)
+    sample = create_cloud(frames[0])
+    ours_sample = our_cloud(frames[0])
+    print('  sensor_msgs_py header: height %d x width %d for %d points (create_cloud takes '
+          'len() of a 2-D array, its rows, as the width); ours: %d x %d, organized'
+          % (sample.height, sample.width, len(point_values(sample)), ours_sample.height,
+             ours_sample.width))
     print(row('sensor_msgs_py create_cloud (XYZ + RGB packing + create)', theirs))
     print('  identical values in every field vs sensor_msgs_py: %s'
           % ('yes' if identical else 'NO'))
