@@ -24,6 +24,7 @@ from lingbot_depth_ros.tools.evaluation.data import (folder_samples, read_captur
                                                      synthetic_samples, write_folder_dataset)
 from lingbot_depth_ros.tools.evaluation.metrics import (block_mask, corrupt_depth, depth_metrics,
                                                         LEVELS, levels_markdown, MetricSums)
+from lingbot_depth_ros.tools.evaluation.report import BAR_HEIGHT, colour_bar, comparison_image
 import numpy as np
 import pytest
 
@@ -151,7 +152,7 @@ def test_evaluate_writes_table_csv_and_images_on_two_tiny_samples(tmp_path, caps
                       'natural_synthetic_3.png', 'natural_synthetic_4.png']
     figure = cv2.imread(str(out / 'samples' / images[0]))
     # One row per filling backend (nearest, classical); rgb | input | prediction | error.
-    assert figure.shape == (2 * HEIGHT, 4 * WIDTH, 3)
+    assert figure.shape == (2 * (HEIGHT + BAR_HEIGHT), 4 * WIDTH, 3)
 
 
 def test_pooled_rows_agree_with_metrics_recomputed_from_the_samples(tmp_path):
@@ -212,7 +213,7 @@ def test_network_backend_is_evaluated_beside_the_baselines(tmp_path):
     assert {r['backend'] for r in rows} == {'sensor', 'nearest', 'classical',
                                             'network:random:tiny'}
     figure = cv2.imread(str(out / 'samples' / 'natural_synthetic_0.png'))
-    assert figure.shape == (3 * HEIGHT, 4 * WIDTH, 3)
+    assert figure.shape == (3 * (HEIGHT + BAR_HEIGHT), 4 * WIDTH, 3)
 
 
 def test_read_capture_reads_the_example_layout(examples_dir, tmp_path):
@@ -226,3 +227,18 @@ def test_read_capture_reads_the_example_layout(examples_dir, tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(ValueError, match='raw_depth.png'):
         read_capture(tmp_path / 'empty')
+
+
+def test_comparison_image_has_a_colour_bar_under_every_depth_panel():
+    rng = np.random.default_rng(1)
+    gt = rng.uniform(1.0, 3.0, (40, 60))
+    sensor = np.where(rng.random(gt.shape) < 0.2, 0.0, gt)
+    image = comparison_image(np.zeros((40, 60, 3), np.uint8), sensor, gt, [('net', gt + 0.1)],
+                             input_name='sensor')
+    assert image.shape == (40 + BAR_HEIGHT, 4 * 60, 3)
+    low, high = np.percentile(gt, [2, 98])
+    bar = colour_bar(60, low, high, cv2.COLORMAP_TURBO)
+    for panel in (1, 2):  # sensor and prediction share the depth scale
+        np.testing.assert_array_equal(image[40:, panel * 60:(panel + 1) * 60], bar)
+    assert image[40:, :60].max() == 0  # no bar under the colour image
+    assert image[40 + BAR_HEIGHT // 2:, 180:].max() == 255  # the error range is written

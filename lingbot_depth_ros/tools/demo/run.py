@@ -206,7 +206,8 @@ def write_outputs(output: Path, frames, received, summary, backend: str) -> None
         refined = np.where(refined > 0, refined, np.nan)
         sensor = np.where(frame.sensor_valid, frame.depth_sensor, 0.0)
         image = comparison_image(frame.rgb, sensor, frame.depth_gt,
-                                 [('refined', refined)], title=f'frame {frame.index}')
+                                 [('refined', refined)], title=f'rgb (frame {frame.index})',
+                                 input_name='sensor')
         write_image(image, output / f'comparison_{frame.index:03d}.png')
     if shown and 'points' in received[shown[-1].stamp_ns]:
         count = write_ply(output / 'cloud.ply', received[shown[-1].stamp_ns]['points'])

@@ -28,6 +28,8 @@ CSV_COLUMNS = ('protocol', 'level', 'sample', 'backend', 'region') + METRICS + (
 
 # Frames wider than this are shown at half size in the comparison images.
 PANEL_MAX_WIDTH = 320
+# Rows of the colour bar under each panel: the colour ramp above, its range below.
+BAR_HEIGHT = 28
 
 
 def _format(metric: str, value) -> str:
@@ -98,26 +100,54 @@ def colorize(values: np.ndarray, low: float, high: float, colormap: int) -> np.n
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
-    for color, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(image, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, thickness,
-                    cv2.LINE_AA)
+    # One white text on a dark box: an outline drawn as a second, thicker text lands offset
+    # from the first under OpenCV 5's antialiased fonts and reads as doubled.
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    cv2.rectangle(image, (2, 2), (10 + width, 10 + height + baseline), (0, 0, 0), cv2.FILLED)
+    cv2.putText(image, text, (6, 6 + height), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255),
+                1, cv2.LINE_AA)
     return image
+
+
+def colour_bar(width: int, low: float, high: float, colormap: int,
+               unit: str = 'm') -> np.ndarray:
+    """
+    Return a horizontal colour bar with its range written at both ends.
+
+    :param width: pixels.
+    :param low: value at the left end.
+    :param high: value at the right end.
+    :param colormap: the panel's OpenCV colour map.
+    :param unit: unit written after the values.
+    :return: uint8 (BAR_HEIGHT, width, 3) BGR.
+    """
+    ramp = np.tile(np.linspace(low, high, width, dtype=np.float64), (BAR_HEIGHT, 1))
+    bar = colorize(ramp, low, high, colormap)
+    bar[BAR_HEIGHT // 2:] = 0
+    for text, right in ((f'{low:.2f} {unit}', False), (f'{high:.2f} {unit}', True)):
+        (size, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        x = width - size - 4 if right else 4
+        cv2.putText(bar, text, (x, BAR_HEIGHT - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    return bar
 
 
 def comparison_image(rgb: np.ndarray, depth_in: np.ndarray, gt: np.ndarray,
                      predictions: Sequence[Tuple[str, np.ndarray]],
-                     title: str = '') -> np.ndarray:
+                     title: str = '', input_name: str = 'input') -> np.ndarray:
     """
     Build the comparison figure: one row per backend, rgb | input | prediction | |error|.
 
     Depth panels share one colour scale (ground truth 2nd-98th percentile); the error
-    panels share one scale up to the 95th percentile of all errors (at least 5 cm).
+    panels share one scale up to the 95th percentile of all errors (at least 5 cm). Each
+    panel has a colour bar with its range in metres underneath.
 
     :param rgb: uint8 (H, W, 3) colour.
     :param depth_in: float (H, W) input depth (0 / NaN = hole).
     :param gt: float (H, W) ground truth (NaN = unknown).
     :param predictions: (backend name, float (H, W) depth) pairs.
     :param title: text on the first panel.
+    :param input_name: name of the input depth panel (e.g. 'sensor').
     :return: uint8 BGR image.
     """
     known = gt[MEASURED.valid(gt)]
@@ -129,20 +159,25 @@ def comparison_image(rgb: np.ndarray, depth_in: np.ndarray, gt: np.ndarray,
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     scale = 0.5 if rgb.shape[1] > PANEL_MAX_WIDTH else 1.0
 
-    def panel(image: np.ndarray, text: str) -> np.ndarray:
+    def panel(image: np.ndarray, text: str, bar=None) -> np.ndarray:
         if scale != 1.0:
             # Nearest keeps hole borders and error speckles crisp.
             image = cv2.resize(image, None, fx=scale, fy=scale,
                                interpolation=cv2.INTER_NEAREST)
-        return _label(image, text)
+        width = image.shape[1]
+        strip = (np.zeros((BAR_HEIGHT, width, 3), np.uint8) if bar is None
+                 else colour_bar(width, *bar))
+        return np.concatenate([_label(image, text), strip], axis=0)
 
+    depth_bar = (low, high, cv2.COLORMAP_TURBO)
     rows = []
     for (name, prediction), error in zip(predictions, errors):
         panels = [panel(bgr.copy(), title or 'rgb'),
-                  panel(colorize(shown_input, low, high, cv2.COLORMAP_TURBO), 'input'),
-                  panel(colorize(prediction, low, high, cv2.COLORMAP_TURBO), name),
-                  panel(colorize(error, 0.0, error_max, cv2.COLORMAP_INFERNO),
-                        f'|error| 0-{error_max:.2f} m')]
+                  panel(colorize(shown_input, low, high, cv2.COLORMAP_TURBO), input_name,
+                        depth_bar),
+                  panel(colorize(prediction, low, high, cv2.COLORMAP_TURBO), name, depth_bar),
+                  panel(colorize(error, 0.0, error_max, cv2.COLORMAP_INFERNO), '|error|',
+                        (0.0, error_max, cv2.COLORMAP_INFERNO))]
         rows.append(np.concatenate(panels, axis=1))
     return np.concatenate(rows, axis=0) if rows else panel(bgr, title or 'rgb')
 
