@@ -14,10 +14,13 @@
 
 """Checkpoint loading and saving: round trips and every error case."""
 
+import hashlib
 import json
+import logging
 
 from lingbot_depth_ros.model import (build_random_model, CheckpointError, load_model, MDMModel,
                                      read_checkpoint, save_checkpoint)
+from lingbot_depth_ros.model.checkpoint import verify_checksum
 import pytest
 import torch
 
@@ -225,3 +228,87 @@ def test_read_checkpoint_returns_config_and_state(tiny, tmp_path):
     save_checkpoint(tiny, tmp_path / 'model.pt')
     config, state = read_checkpoint(tmp_path / 'model.pt')
     assert config == tiny.model_config and state.keys() == tiny.state_dict().keys()
+
+
+def _flip_bytes(path, offset, count=4096):
+    data = bytearray(path.read_bytes())
+    data[offset:offset + count] = bytes(b ^ 0xFF for b in data[offset:offset + count])
+    path.write_bytes(bytes(data))
+
+
+def test_sha256_beside_the_file_catches_flipped_bytes(tiny, tmp_path):
+    path = save_checkpoint(tiny, tmp_path / 'model.pt')
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / 'model.pt.sha256').write_text(f'{digest}  model.pt\n')
+    load_model(str(path))  # matches: loads
+    _flip_bytes(path, path.stat().st_size // 2)
+    with pytest.raises(CheckpointError, match='sha256 .* differs from the expected ' + digest):
+        load_model(str(path))
+    (tmp_path / 'model.pt.sha256').write_text('not-a-digest\n')
+    with pytest.raises(CheckpointError, match='expected a sha256 hex digest'):
+        load_model(str(path))
+
+
+def test_hugging_face_cache_blobs_are_verified(tiny, tmp_path):
+    source = save_checkpoint(tiny, tmp_path / 'source.pt')
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    blob = tmp_path / 'blobs' / digest
+    blob.parent.mkdir()
+    blob.write_bytes(source.read_bytes())
+    link = tmp_path / 'snapshot' / 'model.pt'
+    link.parent.mkdir()
+    link.symlink_to(blob)
+    assert verify_checksum(link) == digest
+    _flip_bytes(blob, 1000)
+    with pytest.raises(CheckpointError, match='corrupt or incomplete'):
+        load_model(str(link))
+
+
+def test_git_lfs_pointer_is_named(tmp_path):
+    pointer = ('version https://git-lfs.github.com/spec/v1\noid sha256:' + '0' * 64
+               + '\nsize 1288490188\n')
+    for name in ('model.pt', 'model.safetensors'):
+        (tmp_path / name).write_text(pointer)
+        with pytest.raises(CheckpointError, match='git-LFS pointer file .*git lfs pull'):
+            read_checkpoint(tmp_path / name)
+
+
+def test_published_key_variants_load_with_a_note(tiny, sample, tmp_path, caplog):
+    state = {k.replace('encoder.backbone.depth_patch_embed.',
+                       'encoder.backbone.depth_mask_patch_embed.'): v
+             for k, v in tiny.state_dict().items()}
+    state['normal_head.proj.weight'] = torch.zeros(3, 4)
+    state['scale_head.proj.weight'] = torch.zeros(1, 4)
+    torch.save({'model_config': tiny.model_config, 'model': state}, tmp_path / 'model.pt')
+    with caplog.at_level(logging.INFO, logger='lingbot_depth_ros.model.checkpoint'):
+        loaded = load_model(str(tmp_path / 'model.pt'))
+    assert_same(outputs(tiny, sample), outputs(loaded, sample))  # not a random depth embedding
+    assert 'as depth_patch_embed.*' in caplog.text
+    assert 'skipped 1 normal_head.* weights' in caplog.text
+    assert 'skipped 1 scale_head.* weights' in caplog.text
+
+
+def test_v05_release_configuration_builds_with_the_released_layout():
+    """dinov2_vitl14, 1 intermediate layer, dim_out 1024, norm-free residual blocks, ReLU."""
+    stack = {'dim_res_blocks': [1024, 256, 128, 64, 32], 'num_res_blocks': [0, 1, 1, 1, 0],
+             'res_block_in_norm': 'none', 'res_block_hidden_norm': 'none',
+             'activation': 'relu',
+             'resamplers': ['conv_transpose', 'conv_transpose', 'conv_transpose', 'bilinear']}
+    config = {
+        'encoder': {'backbone': 'dinov2_vitl14', 'intermediate_layers': 1, 'dim_out': 1024,
+                    'img_depth_fuse_mode': 'cat_token', 'depth_emb_mode': 'conv_1c'},
+        'neck': dict(stack, dim_in=[1026, 2, 2, 2, 2], dim_out=None,
+                     num_res_blocks=[0, 2, 2, 2, 0]),
+        'depth_head': dict(stack, dim_in=[1024, 256, 128, 64, 32],
+                           dim_out=[None, None, None, None, 1]),
+        'mask_head': dict(stack, dim_in=[1024, 256, 128, 64, 32],
+                          dim_out=[None, None, None, None, 1]),
+        'remap_depth_in': 'log', 'remap_depth_out': 'exp', 'num_tokens_range': [1200, 3600],
+    }
+    with torch.device('meta'):
+        model = MDMModel(**config)
+    keys = model.state_dict()
+    assert keys['encoder.backbone.depth_patch_embed.proj.weight'].shape == (1024, 1, 14, 14)
+    assert len(model.encoder.backbone.blocks) == 24
+    assert not any('norm' in k for k in keys if k.startswith(('neck.', 'depth_head.')))
+    assert model.model_config['encoder']['intermediate_layers'] == 1

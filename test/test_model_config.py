@@ -87,6 +87,14 @@ def test_ignored_release_keys_warn():
     assert model.model_config['remap_output'] == 'exp'
 
 
+def test_unknown_config_entries_are_named_not_ignored():
+    config = get_config('tiny')
+    config['depth_head_v2'] = {}
+    config['remap_output'] = 'exp'
+    with pytest.raises(ValueError, match=r"model_config: unknown entries \['depth_head_v2'\]"):
+        MDMModel(**config)
+
+
 def test_register_and_giant_backbones_have_release_layout():
     """_reg backbones carry 4 register tokens; ViT-g uses the fused SwiGLU FFN."""
     config = get_config('vits_a')

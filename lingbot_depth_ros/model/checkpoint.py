@@ -31,17 +31,33 @@ Weights load with ``strict=True``; any mismatch raises one :class:`CheckpointErr
 listing missing, unexpected and mis-shaped keys.
 """
 
+import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 import pickle
 import re
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Iterable, Tuple
 
 import torch
 
 
 MODEL_FILES = ('model.pt', 'model.safetensors')
+LOGGER = logging.getLogger(__name__)
+# Importing ROS 2 launch installs a logger class that does not propagate; keep the
+# library's notes reaching the application's handlers whatever was imported first.
+LOGGER.propagate = True
+# A clone without git-lfs holds these small text files where the weights should be.
+LFS_POINTER = b'version https://git-lfs'
+_SHA256 = re.compile(r'^[0-9a-f]{64}$')
+# Published checkpoints store the depth patch embedding under another name; the release
+# loads them with strict=False and silently keeps a random depth embedding.
+KEY_ALIASES = (
+    ('encoder.backbone.depth_mask_patch_embed.', 'encoder.backbone.depth_patch_embed.'),
+)
+# Heads in published checkpoints that the released network never builds nor runs.
+UNUSED_HEADS = ('normal_head.', 'scale_head.')
 _REPO_ID = re.compile(r'^[A-Za-z0-9][\w.-]*/[\w.-]+$')
 _SHOWN = 5  # keys listed per category in a mismatch error
 
@@ -124,6 +140,97 @@ def resolve_checkpoint(spec: str, **hf_kwargs) -> Path:
                             f"Hugging Face repo id 'owner/name')")
 
 
+def expected_sha256(path: Path):
+    """
+    Return the sha256 a checkpoint file must have, where one is known, else None.
+
+    Known from ``<file>.sha256`` beside it (``sha256sum`` output or the bare digest), or from
+    the Hugging Face cache, which stores each LFS file as ``blobs/<sha256>``.
+
+    :param path: the checkpoint file.
+    :return: the hex digest, or None.
+    """
+    sidecar = path.with_name(path.name + '.sha256')
+    if sidecar.is_file():
+        words = sidecar.read_text().split()
+        if not words or not _SHA256.match(words[0].lower()):
+            raise CheckpointError(f'{sidecar}: expected a sha256 hex digest, got '
+                                  f'{words[0] if words else "nothing"!r}')
+        return words[0].lower()
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if target.parent.name == 'blobs' and _SHA256.match(target.name):
+            return target.name
+    return None
+
+
+def verify_checksum(path: Path):
+    """
+    Check a checkpoint file against its known sha256 (see :func:`expected_sha256`).
+
+    :param path: the checkpoint file.
+    :return: the digest when one was checked, else None.
+    :raises CheckpointError: when the content does not match (corrupt or incomplete).
+    """
+    expected = expected_sha256(path)
+    if expected is None:
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 22), b''):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise CheckpointError(f'{path}: sha256 {digest.hexdigest()} differs from the expected '
+                              f'{expected}: the file is corrupt or incomplete; download it '
+                              'again')
+    return expected
+
+
+def _check_not_lfs_pointer(path: Path, head: bytes) -> None:
+    if head.startswith(LFS_POINTER):
+        raise CheckpointError(
+            f'{path}: a git-LFS pointer file ({path.stat().st_size} bytes), not the weights: '
+            'fetch them with `git lfs pull` in that clone, or download the file through '
+            'huggingface_hub')
+
+
+def normalize_state_keys(state: Dict[str, torch.Tensor],
+                         expected: Iterable[str]) -> Dict[str, torch.Tensor]:
+    """
+    Map the known key variants of published checkpoints onto the model's keys.
+
+    ``depth_mask_patch_embed`` becomes ``depth_patch_embed`` (only where the model expects
+    the latter and the checkpoint lacks it) and the weights of heads the network does not
+    have (normal_head, scale_head) are skipped; each with one log line. Every other
+    difference is left for :func:`check_state_dict` to report.
+
+    :param state: the checkpoint's state dict (not modified).
+    :param expected: the model's state-dict keys.
+    :return: the state dict to load.
+    """
+    expected = set(expected)
+    out = {}
+    renamed, skipped = 0, {}
+    for key, value in state.items():
+        for old, new in KEY_ALIASES:
+            if key.startswith(old) and new + key[len(old):] in expected \
+                    and new + key[len(old):] not in state:
+                key = new + key[len(old):]
+                renamed += 1
+        head = next((h for h in UNUSED_HEADS if key.startswith(h)), None)
+        if head is not None and key not in expected:
+            skipped[head] = skipped.get(head, 0) + 1
+            continue
+        out[key] = value
+    if renamed:
+        LOGGER.info('checkpoint: loaded %d depth_mask_patch_embed.* weights as '
+                    'depth_patch_embed.* (the name published checkpoints use)', renamed)
+    for head, count in skipped.items():
+        LOGGER.info('checkpoint: skipped %d %s* weights: the network has no %s (the release '
+                    'ignores them too)', count, head, head.rstrip('.'))
+    return out
+
+
 def _load_torch_file(path: Path) -> Any:
     """
     Read a ``torch.save`` file with ``weights_only=True``, mapping failures to errors.
@@ -132,9 +239,10 @@ def _load_torch_file(path: Path) -> Any:
     :return: the loaded object.
     """
     with open(path, 'rb') as handle:
-        head = handle.read(4)
+        head = handle.read(len(LFS_POINTER))
     if not head:
         raise CheckpointError(f'{path}: empty file (truncated download?)')
+    _check_not_lfs_pointer(path, head)
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except MemoryError:
@@ -160,6 +268,8 @@ def _read_safetensors(path: Path) -> Tuple[Dict[str, Any], Dict[str, torch.Tenso
     :return: (model_config, state_dict).
     """
     from safetensors import safe_open
+    with open(path, 'rb') as handle:
+        _check_not_lfs_pointer(path, handle.read(len(LFS_POINTER)))
     try:
         with safe_open(str(path), framework='pt') as handle:
             metadata = handle.metadata() or {}
@@ -195,6 +305,7 @@ def read_checkpoint(path) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint {path}: no such file')
+    verify_checksum(path)
     if path.suffix == '.safetensors':
         config, state = _read_safetensors(path)
     else:

@@ -37,7 +37,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .checkpoint import check_state_dict, CheckpointError, read_checkpoint, resolve_checkpoint
+from .checkpoint import (check_state_dict, CheckpointError, normalize_state_keys,
+                         read_checkpoint, resolve_checkpoint)
 from .configs import IGNORED_KEYS, validate_model_config
 from .decoder import ConvStack, NUM_LEVELS, UVCache
 from .encoder import RGBDEncoder
@@ -100,8 +101,8 @@ class MDMModel(nn.Module):
         :param num_tokens_range: (min, max) token budget for ``resolution_level``.
         :param fix_unit_depth_hole: see the class docstring.
         :param static_shapes: see the class docstring.
-        :param ignored: 'normal_head', 'scale_head', 'remap_output' (accepted and unused
-            by the release too) and deprecated keys; a warning lists them.
+        :param ignored: 'normal_head', 'scale_head', 'remap_output': accepted and unused, as
+            by the release; any other entry is an error naming it.
         """
         super().__init__()
         config = {'encoder': encoder, 'neck': neck, 'depth_head': depth_head,
@@ -109,10 +110,15 @@ class MDMModel(nn.Module):
                   'remap_depth_out': remap_depth_out,
                   'num_tokens_range': list(num_tokens_range)}
         validate_model_config(config)
+        unknown = sorted(set(ignored) - set(IGNORED_KEYS))
+        if unknown:
+            raise ValueError(f'model_config: unknown entries {unknown}: expected encoder, '
+                             f'neck, depth_head, mask_head, remap_depth_in, remap_depth_out, '
+                             f'num_tokens_range (and {", ".join(IGNORED_KEYS)}, which the '
+                             f'release ignores too)')
         if ignored:
-            unknown = sorted(set(ignored) - set(IGNORED_KEYS))
-            warnings.warn(f'MDMModel: ignoring config entries {sorted(ignored)}'
-                          + (f' (unknown: {unknown})' if unknown else ''), stacklevel=2)
+            warnings.warn(f'MDMModel: ignoring config entries {sorted(ignored)}, as the '
+                          f'release does', stacklevel=2)
         self.model_config = copy.deepcopy(
             {k: v for k, v in config.items() if v is not None or k in ('encoder', 'neck')})
         self.model_config.update(copy.deepcopy(ignored))
@@ -163,6 +169,7 @@ class MDMModel(nn.Module):
                 model = cls(**config)
         except (ValueError, TypeError) as error:
             raise CheckpointError(f'{source}: model_config rejected: {error}') from error
+        state = normalize_state_keys(state, model.state_dict().keys())
         check_state_dict(model, state, source)
         state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
         model.load_state_dict(state, strict=True, assign=True)
