@@ -467,3 +467,64 @@ def test_sigint_stops_after_the_current_frame(tmp_path):
     assert 'stopping after this frame' in stderr
     out = read_bag(tmp_path / 'out')
     assert len(out['/lingbot_depth/depth_refined/image']) == frames
+
+
+def test_truncated_input_names_the_file(tmp_path, classical):
+    write_bag(tmp_path / 'in', n=3)
+    (mcap,) = (tmp_path / 'in').glob('*.mcap')
+    mcap.write_bytes(mcap.read_bytes()[:mcap.stat().st_size // 2])
+    with pytest.raises(BagError, match=r'in: cannot read in.*\.mcap: truncated or corrupt'):
+        refine_bag(tmp_path / 'in', tmp_path / 'out', classical)
+    with pytest.raises(BagError, match=r'\.mcap: cannot read .*\.mcap: truncated or corrupt'):
+        refine_bag(mcap, tmp_path / 'out', classical)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_directory_without_metadata_is_named_as_a_directory(tmp_path, classical):
+    write_bag(tmp_path / 'in', n=2)
+    (tmp_path / 'in' / 'metadata.yaml').unlink()
+    with pytest.raises(BagError, match='in: not a rosbag2 directory: it has no metadata.yaml'):
+        refine_bag(tmp_path / 'in', tmp_path / 'out', classical)
+
+
+class _InterruptedWriter(Writer):
+    """A writer that behaves like a second Ctrl-C arriving between a frame's writes."""
+
+    def write(self, connection, timestamp, data):
+        if connection.topic.endswith('/camera_info') and connection.topic.startswith(
+                '/lingbot_depth') and getattr(self, 'infos', 0) == 2:
+            raise KeyboardInterrupt
+        if connection.topic == '/lingbot_depth/depth_refined/camera_info':
+            self.infos = getattr(self, 'infos', 0) + 1
+        super().write(connection, timestamp, data)
+
+
+def test_frames_refined_equals_the_depth_images_in_the_bag(tmp_path, classical, monkeypatch):
+    from lingbot_depth_ros.tools.bag import refine
+    write_bag(tmp_path / 'in', n=6)
+    monkeypatch.setattr(refine, 'Writer', _InterruptedWriter)
+    report = refine_bag(tmp_path / 'in', tmp_path / 'out', classical,
+                        RefineOptions(progress=False))
+    out = read_bag(tmp_path / 'out')
+    assert report.interrupted
+    assert report.frames == len(out['/lingbot_depth/depth_refined/image']) == 3
+    assert len(out['/lingbot_depth/depth_refined/camera_info']) == 2
+
+
+def test_sigterm_finishes_a_readable_bag(tmp_path):
+    write_bag(tmp_path / 'in', n=40)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, '-c', SLOW_REFINE, str(tmp_path / 'in'),
+                                str(tmp_path / 'out')], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / 'out').exists() and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.7)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    frames = int(stdout.split()[0])
+    out = read_bag(tmp_path / 'out')  # metadata written: the bag opens
+    assert 1 <= frames < 40 and len(out['/lingbot_depth/depth_refined/image']) == frames

@@ -169,21 +169,28 @@ class _FrameRefiner:
         if options.points:
             cloud = cloud_output(decoded, result.depth, decimation=options.point_decimation)
             outputs.append((cloud, bag_msgs.POINT_CLOUD2))
-        for topic, (msg, msgtype) in zip(report.output_topics, outputs):
+        raw = [(topic, store.serialize_cdr(bag_msgs.to_rosbags(msg), msgtype))
+               for topic, (msg, msgtype) in zip(report.output_topics, outputs)]
+        for index, (topic, data) in enumerate(raw):
             # The later log time of the pair: the output cannot exist before its inputs.
-            self.writer.write(self.connections[topic], frame.received_ns,
-                              store.serialize_cdr(bag_msgs.to_rosbags(msg), msgtype))
+            self.writer.write(self.connections[topic], frame.received_ns, data)
             report.written[topic] = report.written.get(topic, 0) + 1
+            if index == 0:
+                # A frame is refined once its depth is in the bag, even if a second Ctrl-C
+                # stops the writes of its camera_info or cloud.
+                report.frames += 1
         report.clipped_pixels += clipped
-        report.frames += 1
         for stage, seconds in (('decode', decoded_at - start),
                                ('complete', completed - decoded_at),
                                ('encode+write', time.perf_counter() - completed)):
             report.timings[stage] = report.timings.get(stage, 0.0) + seconds
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class _StopRequest:
-    """SIGINT handler: the first Ctrl-C finishes the current frame, a second one aborts it."""
+    """Signal handler: the first Ctrl-C / SIGTERM finishes the frame, a second aborts it."""
 
     def __init__(self):
         self.requested = False
@@ -196,16 +203,18 @@ class _StopRequest:
 
 
 @contextlib.contextmanager
-def _sigint_handler(handler) -> Iterator[None]:
-    # Handlers can only be set from the main thread; elsewhere SIGINT cannot reach this code.
+def _stop_signals(handler) -> Iterator[None]:
+    # Ctrl-C and SIGTERM (a supervisor, `timeout`, docker stop) both finish the bag properly.
+    # Handlers can only be set from the main thread; elsewhere no signal reaches this code.
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, earlier in previous.items():
+            signal.signal(number, earlier)
 
 
 def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
@@ -254,13 +263,30 @@ def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) ->
     return BagPlan(topics, names, rgb.shape[:2], start_ns, stop_ns, prior_info)
 
 
-def _open_checked(source, options: RefineOptions) -> Reader:
+@contextlib.contextmanager
+def _open_checked(source, options: RefineOptions) -> Iterator[Reader]:
     bag_io.storage_plugin(options.storage)
     if options.max_frames is not None and options.max_frames < 1:
         raise ValueError(f'max_frames: expected an int >= 1, got {options.max_frames}')
-    if not Path(source).exists():
+    source = Path(source)
+    if not source.exists():
         raise BagError(f'input bag {source} does not exist')
-    return Reader(Path(source))
+    if source.is_dir() and not (source / 'metadata.yaml').is_file():
+        raise BagError(f'{source}: not a rosbag2 directory: it has no metadata.yaml (pass the '
+                       'directory `ros2 bag record` made, or one of its .mcap / .db3 files)')
+    reader = Reader(source)
+    try:
+        reader.open()
+    except Exception as error:  # noqa: B902 - rosbags raises its own and plain errors
+        files = sorted(p.name for p in source.glob('*')
+                       if p.suffix in ('.mcap', '.db3')) if source.is_dir() else [source.name]
+        raise BagError(f'{source}: cannot read {", ".join(files) or "the bag"}: truncated or '
+                       f'corrupt ({error}); a recording that was killed leaves an unfinished '
+                       'file: `ros2 bag reindex` it, or refine the finished files') from error
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
 def check_bag(source, output, options: Optional[RefineOptions] = None) -> BagPlan:
@@ -310,13 +336,13 @@ def refine_bag(source, output, backend, options: Optional[RefineOptions] = None
         writer.open()
         try:
             stop = _StopRequest()
-            with _sigint_handler(stop):
+            with _stop_signals(stop):
                 _run(reader, writer, backend, options, report, plan, stop)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
             # A Ctrl-C while the index and metadata are written would spoil the bag.
-            with _sigint_handler(signal.SIG_IGN):
+            with _stop_signals(signal.SIG_IGN):
                 writer.close()
     return report
 
