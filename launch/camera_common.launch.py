@@ -21,11 +21,12 @@ on the camera's topics, and the optional ``ros2 bag record`` of inputs and outpu
 An include is not scoped, so the environment set here also applies to the driver the
 including file starts afterwards.
 
-The including file passes params_file and the three topics:
+The including file passes params_file and its driver's three topics:
 
     IncludeLaunchDescription(PythonLaunchDescriptionSource('.../camera_common.launch.py'),
-                             launch_arguments={'params_file': ..., 'rgb_topic': ...,
-                                               'depth_topic': ..., 'camera_info_topic': ...})
+                             launch_arguments={'params_file': ..., 'driver_rgb_topic': ...,
+                                               'driver_depth_topic': ...,
+                                               'driver_camera_info_topic': ...})
 """
 
 import shutil
@@ -69,12 +70,22 @@ def generate_launch_description():
                               description='Also record the points cloud (about 300 MB/s '
                                           'at 640x480 and 30 Hz).'),
         DeclareLaunchArgument('large_data_profile', default_value='true'),
-        DeclareLaunchArgument('rgb_topic', description='Colour image topic of the driver.'),
+        # The including file passes its driver's names; rgb_topic:=... etc. given on the
+        # command line are set before these declarations and so win over them.
+        DeclareLaunchArgument('driver_rgb_topic', description="The driver's colour topic."),
+        DeclareLaunchArgument('driver_depth_topic',
+                              description="The driver's depth topic, registered to colour."),
+        DeclareLaunchArgument('driver_camera_info_topic',
+                              description="The driver's colour camera_info topic."),
+        DeclareLaunchArgument('rgb_topic', default_value=LaunchConfiguration('driver_rgb_topic'),
+                              description="Colour image topic (default: the driver's)."),
         DeclareLaunchArgument('depth_topic',
-                              description='Depth image topic of the driver, registered to '
-                                          'colour.'),
+                              default_value=LaunchConfiguration('driver_depth_topic'),
+                              description='Depth image topic, registered to colour (default: '
+                                          "the driver's)."),
         DeclareLaunchArgument('camera_info_topic',
-                              description='Colour camera_info topic of the driver.'),
+                              default_value=LaunchConfiguration('driver_camera_info_topic'),
+                              description="Colour camera_info topic (default: the driver's)."),
     ]
     environment = [SetEnvironmentVariable(name, value, condition=large_data)
                    for name, value in large_data_environment(profile).items()]

@@ -79,20 +79,13 @@ def generate_launch_description():
             'params_file',
             default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
                                                 'orbbec.yaml'])),
-        # Defaults follow the driver's names; rgb_topic:=... etc. attach to other topics.
-        DeclareLaunchArgument('rgb_topic', default_value=camera + [TOPICS.rgb],
-                              description='Colour image topic.'),
-        DeclareLaunchArgument('depth_topic', default_value=camera + [TOPICS.depth],
-                              description='Depth image topic, registered to colour.'),
-        DeclareLaunchArgument('camera_info_topic', default_value=camera + [TOPICS.info],
-                              description='Colour camera_info topic.'),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(COMMON),
             launch_arguments={
                 'params_file': LaunchConfiguration('params_file'),
-                'rgb_topic': LaunchConfiguration('rgb_topic'),
-                'depth_topic': LaunchConfiguration('depth_topic'),
-                'camera_info_topic': LaunchConfiguration('camera_info_topic'),
+                'driver_rgb_topic': camera + [TOPICS.rgb],
+                'driver_depth_topic': camera + [TOPICS.depth],
+                'driver_camera_info_topic': camera + [TOPICS.info],
             }.items()),
         # After camera_common.launch.py, so that the driver gets its Fast DDS environment.
         OpaqueFunction(function=include_driver,

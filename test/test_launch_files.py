@@ -167,20 +167,29 @@ def test_camera_topics_default_to_the_preset(name, preset, package, driver_launc
 
 
 def included_topics(name, arguments):
-    """Return the topics a camera launch file passes to camera_common with ``arguments``."""
-    description = load_module(name).generate_launch_description()
+    """Return the topics the node gets from a camera launch file with ``arguments``."""
     context = launch.LaunchContext()
     context.launch_configurations.update(arguments)
-    for entity in description.entities:
-        # params_file's default needs the package in the ament index; it is no topic.
-        if isinstance(entity, DeclareLaunchArgument) and entity.name != 'params_file':
-            entity.execute(context)
-    (common,) = [e for e in description.entities if isinstance(e, IncludeLaunchDescription)]
+
+    def declare(description):
+        for entity in description.entities:
+            # params_file's default needs the package in the ament index; it is no topic.
+            if isinstance(entity, DeclareLaunchArgument) and entity.name != 'params_file':
+                entity.execute(context)
 
     def perform(value):
         return perform_substitutions(context, normalize_to_list_of_substitutions(value))
-    given = {perform(k): perform(v) for k, v in common.launch_arguments if k != 'params_file'}
-    return TopicSet(given['rgb_topic'], given['depth_topic'], given['camera_info_topic'])
+    description = load_module(name).generate_launch_description()
+    declare(description)
+    (common,) = [e for e in description.entities if isinstance(e, IncludeLaunchDescription)]
+    # What the include does: its arguments become launch configurations, then the included
+    # file's declarations run.
+    context.launch_configurations.update(
+        {perform(k): perform(v) for k, v in common.launch_arguments if k != 'params_file'})
+    declare(load_module('camera_common.launch.py').generate_launch_description())
+    given = context.launch_configurations
+    return TopicSet(perform(given['rgb_topic']), perform(given['depth_topic']),
+                    perform(given['camera_info_topic']))
 
 
 def test_record_without_rosbag2_stops_with_a_clear_error(tmp_path, monkeypatch):
