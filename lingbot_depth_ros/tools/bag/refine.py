@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import math
 from pathlib import Path
 import signal
-import threading
 import time
 from typing import Dict, Iterator, Optional, Set, Tuple
 
@@ -39,6 +38,7 @@ from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, Decode
 from lingbot_depth_ros.sync import FrameSynchronizer
 from lingbot_depth_ros.tools.bag import messages as bag_msgs
 from lingbot_depth_ros.tools.bag import storage as bag_io
+from lingbot_depth_ros.tools.bag.stop import stop_signals, StopRequest
 from lingbot_depth_ros.tools.bag.storage import BagError, TopicSet
 from rosbags.rosbag2 import Reader, Writer
 
@@ -186,37 +186,6 @@ class _FrameRefiner:
             report.timings[stage] = report.timings.get(stage, 0.0) + seconds
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class _StopRequest:
-    """Signal handler: the first Ctrl-C / SIGTERM finishes the frame, a second aborts it."""
-
-    def __init__(self):
-        self.requested = False
-
-    def __call__(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        bag_io.log('\nrefine-bag: stopping after this frame (Ctrl-C again to stop at once)')
-
-
-@contextlib.contextmanager
-def _stop_signals(handler) -> Iterator[None]:
-    # Ctrl-C and SIGTERM (a supervisor, `timeout`, docker stop) both finish the bag properly.
-    # Handlers can only be set from the main thread; elsewhere no signal reaches this code.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, earlier in previous.items():
-            signal.signal(number, earlier)
-
-
 def _frames_estimate(reader: Reader, topics: TopicSet, start_ns, stop_ns,
                      max_frames: Optional[int]) -> int:
     count = reader.topics[topics.rgb].msgcount
@@ -335,14 +304,14 @@ def refine_bag(source, output, backend, options: Optional[RefineOptions] = None
                         storage_plugin=bag_io.storage_plugin(options.storage))
         writer.open()
         try:
-            stop = _StopRequest()
-            with _stop_signals(stop):
+            stop = StopRequest()
+            with stop_signals(stop):
                 _run(reader, writer, backend, options, report, plan, stop)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
             # A Ctrl-C while the index and metadata are written would spoil the bag.
-            with _stop_signals(signal.SIG_IGN):
+            with stop_signals(signal.SIG_IGN):
                 writer.close()
     return report
 
@@ -365,7 +334,7 @@ def _check_topics(reader: Reader, options: RefineOptions) -> Tuple[TopicSet, Tup
 
 
 def _run(reader: Reader, writer: Writer, backend, options: RefineOptions,
-         report: RefineReport, plan: BagPlan, stop: _StopRequest) -> None:
+         report: RefineReport, plan: BagPlan, stop: StopRequest) -> None:
     from tqdm import tqdm  # only the bag tools draw a progress bar
 
     start_ns, stop_ns = plan.start_ns, plan.stop_ns
