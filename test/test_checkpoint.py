@@ -50,10 +50,15 @@ def outputs(model, sample):
 
 
 def assert_same(a, b):
-    """Dicts of tensors with equal keys and bit-identical values."""
+    """
+    Dicts of tensors with equal keys and equal values up to float rounding.
+
+    Two model instances with bit-identical weights can take different oneDNN kernels
+    (memory alignment), which differ in the last bits; seen in full test runs only.
+    """
     assert a.keys() == b.keys()
     for key in a:
-        assert torch.equal(a[key], b[key]), key
+        torch.testing.assert_close(b[key], a[key], rtol=1e-4, atol=1e-6, msg=key)
 
 
 @pytest.mark.parametrize('name', ['model.pt', 'weights.safetensors'])
@@ -61,6 +66,10 @@ def test_round_trip_identical_outputs(tiny, sample, tmp_path, name):
     """Saved files load back through from_pretrained with identical outputs."""
     path = save_checkpoint(tiny, tmp_path / name)
     loaded = MDMModel.from_pretrained(str(path))
+    # The weights come back bit for bit; the outputs to float rounding (see assert_same).
+    original, restored = tiny.state_dict(), loaded.state_dict()
+    assert original.keys() == restored.keys()
+    assert all(torch.equal(original[k], restored[k]) for k in original)
     assert_same(outputs(tiny, sample), outputs(loaded, sample))
     assert loaded.model_config == tiny.model_config
 
