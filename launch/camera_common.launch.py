@@ -40,6 +40,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
+from lingbot_depth_ros.node.params import launch_override_description
 
 PACKAGE = 'lingbot_depth_ros'
 
@@ -58,11 +59,9 @@ def generate_launch_description():
                               description='Namespace of the node and its output topics.'),
         DeclareLaunchArgument('params_file', description='Parameter file of the node.'),
         DeclareLaunchArgument('model', default_value='',
-                              description='Model path, Hugging Face id or random:<config>; '
-                                          'empty keeps the model of params_file.'),
+                              description=launch_override_description('model')),
         DeclareLaunchArgument('device', default_value='',
-                              description='Torch device; empty keeps the device of '
-                                          'params_file.'),
+                              description=launch_override_description('device')),
         DeclareLaunchArgument('record', default_value='false',
                               description='Also run ros2 bag record -s mcap of the inputs '
                                           'and the refined depth (needs rosbag2).'),

@@ -29,6 +29,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
+from lingbot_depth_ros.node.params import launch_override_description
 
 PACKAGE = 'lingbot_depth_ros'
 
@@ -59,11 +60,9 @@ def generate_launch_description():
                                                 'lingbot_depth.yaml']),
             description='Parameter file of the node.'),
         DeclareLaunchArgument('model', default_value='',
-                              description='Model path, Hugging Face id or random:<config>; '
-                                          'empty keeps the model of params_file.'),
+                              description=launch_override_description('model')),
         DeclareLaunchArgument('device', default_value='',
-                              description='Torch device: auto, cpu, cuda, cuda:N; empty '
-                                          'keeps the device of params_file.'),
+                              description=launch_override_description('device')),
         DeclareLaunchArgument('rgb_topic', default_value='rgb/image',
                               description='Colour image topic.'),
         DeclareLaunchArgument('depth_topic', default_value='depth/image',

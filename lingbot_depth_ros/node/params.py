@@ -158,6 +158,16 @@ class NodeConfig:
                              mode=self.mode)
 
 
+def launch_override_description(name: str) -> str:
+    """
+    Return the description of a launch argument that overrides a node parameter.
+
+    :param name: the parameter's name.
+    :return: its declared description, and what an empty argument does.
+    """
+    return SPECS[name].description + ' Empty: the value of params_file.'
+
+
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     """
     Build the ParameterDescriptor of one parameter.
