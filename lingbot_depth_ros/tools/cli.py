@@ -131,7 +131,7 @@ def run_refine_bag(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None)
     plan = check_bag(args.input, args.output, options)
     topics = plan.topics
-    backend = create_backend(replace(settings, warmup_size=plan.image_size))
+    backend = create_backend(replace(settings, warmup_sizes=(tuple(plan.image_size),)))
     log(f'refine-bag: {args.input} -> {args.output}: colour {topics.rgb}, depth '
         f'{topics.depth}, camera_info {topics.info}; backend {backend.name}')
     report = refine_bag(args.input, args.output, backend, options)
