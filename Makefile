@@ -19,11 +19,11 @@ setup: $(STAMP)
 
 $(STAMP): $(SETUP_INPUTS)
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, package) ..."
+	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, onnxruntime, package) ..."
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
 	$(PIP) install -c requirements/constraints.txt torch==2.13.0
-	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,test]'
-	@$(VPY) -c "import rclpy, torch, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
+	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,test]'
+	@$(VPY) -c "import rclpy, torch, onnxruntime, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
 	@touch $(STAMP)
 
 test: $(STAMP)

@@ -23,13 +23,16 @@ against eager on a given frame; :func:`build_tensorrt_engine` turns such a file 
 TensorRT engine. onnx, onnxruntime and tensorrt are imported only when used.
 """
 
+import contextlib
 import copy
 from dataclasses import dataclass
 import json
+import logging
 import os
 from pathlib import Path
 import time
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
+import warnings
 
 import numpy as np
 import torch
@@ -246,7 +249,7 @@ def export_onnx(model: nn.Module, path, shape: FrameShape, opset: int = DEFAULT_
     example = (image.expand(2, -1, -1, -1).contiguous(), depth.expand(2, -1, -1).contiguous())
     batch = torch.export.Dim('batch', min=1, max=max_batch)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_exporter():
             program = torch.onnx.export(
                 network, example, None, dynamo=True, opset_version=int(opset),
                 input_names=list(INPUT_NAMES), output_names=list(network.output_names),
@@ -264,6 +267,20 @@ def export_onnx(model: nn.Module, path, shape: FrameShape, opset: int = DEFAULT_
         actual = run_onnxruntime(path, image.numpy(), depth.numpy())
         _check(report, actual, expected, rtol, remove=path)
     return report
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Hide the exporter's notes (torchvision absent, axis names) that ask nothing of users."""
+    registration = logging.getLogger('torch.onnx._internal.exporter._registration')
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', (FutureWarning, UserWarning, DeprecationWarning))
+            yield
+    finally:
+        registration.setLevel(level)
 
 
 def run_onnxruntime(path, image: np.ndarray, depth: np.ndarray, threads: int = 0):
