@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_refine_bag.py
 	$(VPY) benchmarks/bench_node.py
 	$(VPY) benchmarks/bench_model.py
+	$(VPY) benchmarks/bench_onnx.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write

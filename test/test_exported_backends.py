@@ -207,3 +207,17 @@ def test_tensorrt_backend_says_why_it_cannot_run_here(tmp_path):
     from lingbot_depth_ros.backends.tensorrt import TensorRTBackend
     with pytest.raises(RuntimeError, match='tensorrt: '):
         TensorRTBackend(tmp_path / 'x.engine')
+
+
+def test_refine_bag_and_evaluate_take_an_onnx_file(tiny_onnx, tmp_path, capsys):
+    from lingbot_depth_ros.tools.cli import main
+    size = ['--width', str(WIDTH), '--height', str(HEIGHT)]
+    assert main(['synth-bag', str(tmp_path / 'in'), '--frames', '2'] + size) == 0
+    assert main(['refine-bag', str(tmp_path / 'in'), str(tmp_path / 'out'), '--model',
+                 str(tiny_onnx), '--device', 'cpu', '--no-progress']) == 0
+    err = capsys.readouterr().err
+    assert 'backend onnxruntime:tiny.onnx' in err and 'done: 2 frames refined' in err
+    assert main(['evaluate', '--model', str(tiny_onnx), '--device', 'cpu', '--num-samples',
+                 '1', '--protocol', 'natural', '--no-png', '--output',
+                 str(tmp_path / 'eval')] + size) == 0
+    assert 'onnxruntime:tiny.onnx' in (tmp_path / 'eval' / 'results.md').read_text()
