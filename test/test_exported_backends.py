@@ -221,3 +221,22 @@ def test_refine_bag_and_evaluate_take_an_onnx_file(tiny_onnx, tmp_path, capsys):
                  '1', '--protocol', 'natural', '--no-png', '--output',
                  str(tmp_path / 'eval')] + size) == 0
     assert 'onnxruntime:tiny.onnx' in (tmp_path / 'eval' / 'results.md').read_text()
+
+
+def test_onnxruntime_allocation_failure_is_out_of_memory(tiny_onnx, frame, monkeypatch):
+    """onnxruntime's errors share no base class; an allocation failure still skips a frame."""
+    from lingbot_depth_ros.backends.base import OutOfMemory
+    from lingbot_depth_ros.backends.onnx import OnnxRuntimeBackend
+
+    class OrtFail(Exception):
+        pass
+
+    backend = OnnxRuntimeBackend(tiny_onnx, device='cpu', warmup=False)
+    failure = OrtFail('Failed to allocate memory for requested buffer of size 123')
+    monkeypatch.setattr(backend.session, 'run', lambda *args: (_ for _ in ()).throw(failure))
+    with pytest.raises(OutOfMemory, match='Failed to allocate'):
+        backend.complete(*frame)
+    monkeypatch.setattr(backend.session, 'run', lambda *args: (_ for _ in ()).throw(
+        OrtFail('Invalid input name')))
+    with pytest.raises(RuntimeError, match='onnxruntime: Invalid input name'):
+        backend.complete(*frame)

@@ -146,11 +146,9 @@ class NetworkEngine:
         valid = measured(depth, rgb.shape[:2])
         try:
             predicted, mask = self.predict(rgb, depth, timings)
-        except (RuntimeError, MemoryError) as error:
+        except RuntimeError as error:
             # torch.cuda.OutOfMemoryError, cuDNN / cuBLAS, onnxruntime, TensorRT.
-            text = str(error).lower()
-            if not isinstance(error, MemoryError) and not any(
-                    words in text for words in _OUT_OF_MEMORY):
+            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
                 raise
             self.release_memory()
             raise OutOfMemory(str(error)) from error
