@@ -98,16 +98,18 @@ def torch_rows(model, config, rgb, depth, K, args, budget):
                 if budget.left() < 20:
                     print(f'{config:<18} {tokens:>5} {precision:<5} {mode:<9} skipped (budget)')
                     continue
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats()
-                backend = NetworkBackend(model, device='cuda', precision=precision,
+                cuda = args.device.startswith('cuda')
+                if cuda:
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
+                backend = NetworkBackend(model, device=args.device, precision=precision,
                                          num_tokens=tokens, cuda_graphs=mode == 'graphs',
                                          warmup_sizes=(depth.shape,))
                 p50, p99 = time_backend(backend, rgb, depth, K, args.frames)
                 note = '' if mode != 'graphs' or backend.cuda_graphs else \
-                    backend.status()['cuda_graphs']
-                row(config, tokens, precision, mode, p50, p99,
-                    torch.cuda.max_memory_allocated() / 2 ** 20, note)
+                    backend.status().get('cuda_graphs', 'no CUDA graphs on ' + args.device)
+                memory = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else 0.0
+                row(config, tokens, precision, mode, p50, p99, memory, note)
                 backend.release_memory()
                 del backend
 
@@ -119,7 +121,7 @@ def node_latency(args, budget):
             print(f'node latency {tokens} tokens: skipped (budget)')
             continue
         command = [sys.executable, str(ROOT / 'benchmarks' / 'bench_node.py'),
-                   '--model', 'random:vitl_release_like', '--device', 'cuda',
+                   '--model', args.node_model, '--device', args.device,
                    '--param', 'precision:=bf16', '--param', 'num_tokens:=%d' % tokens,
                    '--duration', str(args.node_duration), '--warmup', '3',
                    '--profiles', 'on', '--threads', '4']
@@ -129,7 +131,7 @@ def node_latency(args, budget):
         except subprocess.TimeoutExpired:
             print(f'node latency {tokens} tokens: timed out')
             continue
-        print(f'-- node over DDS, 30 Hz camera process, vitl_release_like bf16 graphs, '
+        print(f'-- node over DDS, 30 Hz camera process, {args.node_model} bf16 graphs, '
               f'{tokens} tokens:')
         for line in output.splitlines():
             if re.search(r'stamp|forward|frames:|drops', line):
@@ -169,12 +171,15 @@ def main(argv=None) -> int:
     parser.add_argument('--budget-s', type=float, default=330.0)
     parser.add_argument('--frames', type=int, default=30, help='timed frames per row')
     parser.add_argument('--node-duration', type=float, default=8.0)
+    parser.add_argument('--node-model', default='random:vitl_release_like')
     parser.add_argument('--trt-estimate-s', type=float, default=120.0,
                         help='seconds an export + engine build is assumed to take')
     parser.add_argument('--quick', action='store_true', help='vits_a, 1200 tokens, bf16 only')
+    parser.add_argument('--device', default='cuda',
+                        help='cuda (the benchmark) or cpu (a smoke test of this script)')
     args = parser.parse_args(argv)
     budget = Budget(args.budget_s)
-    if not torch.cuda.is_available():
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
         print('bench_gpu: no CUDA GPU visible to torch %s: nothing measured' % torch.__version__)
         return 1
     configs, args.tokens, args.precisions = CONFIGS, TOKENS, PRECISIONS
@@ -182,7 +187,8 @@ def main(argv=None) -> int:
         configs, args.tokens, args.precisions = ('vits_a',), (1200,), ('bf16',)
     _, rgb, depth_mm, K = read_capture(ROOT / 'test/data/examples/0')
     depth = (depth_mm / 1000.0).astype(np.float32)
-    print(f'bench_gpu: {torch.cuda.get_device_name()}, torch {torch.__version__}, CUDA '
+    name = torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'
+    print(f'bench_gpu: {name}, torch {torch.__version__}, CUDA '
           f'{torch.version.cuda}, frame examples/0 480x640, {args.frames} frames per row; '
           f'cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}, matmul TF32='
           f'{torch.backends.cuda.matmul.allow_tf32}; end to end = complete(): numpy in, '

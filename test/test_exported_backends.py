@@ -224,7 +224,7 @@ def test_refine_bag_and_evaluate_take_an_onnx_file(tiny_onnx, tmp_path, capsys):
 
 
 def test_onnxruntime_allocation_failure_is_out_of_memory(tiny_onnx, frame, monkeypatch):
-    """onnxruntime's errors share no base class; an allocation failure still skips a frame."""
+    """An allocation failure skips the frame although onnxruntime's errors share no base."""
     from lingbot_depth_ros.backends.base import OutOfMemory
     from lingbot_depth_ros.backends.onnx import OnnxRuntimeBackend
 
