@@ -23,10 +23,10 @@ setup: $(STAMP)
 
 $(STAMP): $(SETUP_INPUTS)
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, package) ..."
+	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, onnxruntime, package) ..."
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
 	$(PIP) install -c requirements/constraints.txt torch==2.13.0
-	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,test]'
+	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,test]'
 	@if [ -d "$(ROS_WHEELS)" ]; then \
 		echo "setup: installing the ROS 2 launch packages from $(ROS_WHEELS)"; \
 		$(PIP) install -c requirements/constraints.txt -r requirements/ros-python-wheels.txt && \
@@ -34,7 +34,7 @@ $(STAMP): $(SETUP_INPUTS)
 	else \
 		echo "setup: $(ROS_WHEELS) not found: launch and launch_testing tests will skip"; \
 	fi
-	@$(VPY) -c "import rclpy, torch, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
+	@$(VPY) -c "import rclpy, torch, onnxruntime, lingbot_depth_ros; print('setup: ok, torch', torch.__version__)"
 	@touch $(STAMP)
 
 test: $(STAMP)
@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_node.py
 	$(VPY) benchmarks/bench_frozen_subscriber.py
 	$(VPY) benchmarks/bench_model.py
+	$(VPY) benchmarks/bench_onnx.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write

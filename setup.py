@@ -20,6 +20,9 @@ setup(
     extras_require={
         'model': ['torch', 'safetensors', 'huggingface_hub'],
         'tools': ['rosbags', 'tqdm', 'opencv-python-headless', 'scipy', 'Pillow', 'PyYAML'],
+        # Export (onnx, onnxscript: torch.onnx's exporter) and the onnxruntime backend.
+        # TensorRT is not an extra: install `tensorrt` by hand on a machine with a GPU.
+        'onnx': ['onnx', 'onnxscript', 'onnxruntime'],
         'test': [
             'pytest', 'hypothesis', 'flake8', 'flake8-builtins', 'flake8-comprehensions',
             'flake8-docstrings', 'flake8-import-order', 'flake8-quotes', 'pydocstyle',

@@ -191,8 +191,10 @@ def run(args, large_data):
     env.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
     me = [sys.executable, str(Path(__file__).resolve())]
     node_cmd = [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
-                '-r', '__ns:=' + NAMESPACE, '-p', 'device:=cpu',
+                '-r', '__ns:=' + NAMESPACE, '-p', 'device:=' + args.device,
                 '-p', 'num_threads:=%d' % args.threads, '-p', 'diagnostics_period:=1.0']
+    for param in args.param:
+        node_cmd += ['-p', param]
     if args.model:
         # An empty value does not parse as a ROS argument; the default is empty anyway.
         node_cmd += ['-p', 'model:=' + args.model]
@@ -289,6 +291,9 @@ def main():
     parser.add_argument('--tail', type=float, default=2.0,
                         help='seconds to wait after the camera stops (longer than a forward)')
     parser.add_argument('--threads', type=int, default=2, help='torch threads of the node')
+    parser.add_argument('--device', default='cpu', help='device parameter of the node')
+    parser.add_argument('--param', action='append', default=[], metavar='NAME:=VALUE',
+                        help='another node parameter (repeatable), e.g. precision:=bf16')
     parser.add_argument('--examples', default=str(EXAMPLES))
     parser.add_argument('--out', default='')
     parser.add_argument('--no-cloud', action='store_true',

@@ -97,3 +97,18 @@ def _data(name):
         raise FileNotFoundError(f'{folder}: the test data is part of the repository; '
                                 'is this a partial checkout?')
     return folder
+
+
+# Size and token budget of the exported tiny network shared by the backend and node tests.
+TINY_EXPORT = (120, 160, 300)
+
+
+@pytest.fixture(scope='session')
+def tiny_onnx(tmp_path_factory):
+    """Return the path of the tiny random-weight network exported as ONNX (120x160, 300)."""
+    pytest.importorskip('onnxruntime', reason='the onnx extra is not installed')
+    from lingbot_depth_ros.model import build_random_model
+    from lingbot_depth_ros.model.export import export_onnx, FrameShape
+    path = tmp_path_factory.mktemp('tiny_onnx') / 'tiny.onnx'
+    export_onnx(build_random_model('tiny'), path, FrameShape(*TINY_EXPORT))
+    return path

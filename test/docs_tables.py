@@ -36,7 +36,7 @@ README = ROOT / 'README.md'
 PARAMS_YAML = ROOT / 'config' / 'lingbot_depth.yaml'
 BEGIN = '<!-- generated: %s (make docs) -->'
 END = '<!-- end generated: %s -->'
-COMMANDS = ('refine-bag', 'synth-bag', 'evaluate')
+COMMANDS = ('refine-bag', 'synth-bag', 'evaluate', 'export')
 
 
 def _value(value):

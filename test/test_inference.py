@@ -208,7 +208,7 @@ def test_backend_settings_reject_what_cannot_load(settings, message):
 
 def test_factory_builds_the_network_without_a_fallback_warning(caplog):
     settings = BackendSettings(model='random:tiny', device='cpu', num_tokens=TOKENS,
-                               warmup_size=(32, 48))
+                               warmup_sizes=((32, 48),))
     assert settings.kind == 'network'
     backend = create_backend(settings)
     assert isinstance(backend, NetworkBackend)

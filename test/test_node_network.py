@@ -60,3 +60,38 @@ def test_tiny_network_completes_frames(make_node, examples):
     values = {kv.key: kv.value for kv in node.publish_diagnostics().status[0].values}
     assert values['backend'] == 'network:random:tiny' and values['device'] == 'cpu'
     assert float(values['forward_p50_ms']) > 0.0
+
+
+def test_onnxruntime_backend_through_the_node(make_node, examples, tiny_onnx):
+    """An exported .onnx file runs in the node (backend chosen from the suffix) over DDS."""
+    from lingbot_depth_ros.backends.onnx import OnnxRuntimeBackend
+    node, tester = make_node(model=str(tiny_onnx), device='cpu', num_threads=2)
+    assert node.backend.name == 'onnxruntime:tiny.onnx'
+    rgb, depth_mm, K = small_frame(*examples[2])
+    reference = OnnxRuntimeBackend(tiny_onnx, device='cpu', warmup=False)
+    for i, mode in enumerate(('completion', 'monocular')):
+        assert node.set_parameters([Parameter('mode', value=mode)])[0].successful
+        tester.publish(*frame_msgs(rgb, depth_mm, K, (70_000 + i) * S), node=node)
+        assert wait_until(lambda: tester.count('depth') == i + 1, timeout=60.0)
+        depth_msg = tester.outputs('depth')[i]
+        assert depth_msg.header.stamp.sec == 70_000 + i
+        depth = np.frombuffer(bytes(depth_msg.data), np.float32).reshape(120, 160)
+        sensor = depth_mm.astype(np.float32) / 1000.0 if mode == 'completion' else None
+        expected = reference.complete(rgb, sensor, K).depth
+        # Thread counts differ (node: 2), so float32 sums may round differently.
+        np.testing.assert_allclose(depth, expected, rtol=1e-5, equal_nan=True)
+    values = {kv.key: kv.value for kv in node.publish_diagnostics().status[0].values}
+    assert values['backend'] == 'onnxruntime:tiny.onnx'
+    assert values['execution_provider'] == 'CPUExecutionProvider'
+
+
+def test_wrong_frame_size_for_an_exported_network_is_reported(make_node, examples, tiny_onnx):
+    """A frame the .onnx was not exported for is dropped with a reason; the node keeps going."""
+    node, tester = make_node(model=str(tiny_onnx), device='cpu', num_threads=2)
+    rgb, depth_mm, K = small_frame(*examples[0], width=80, height=60)
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 80_000 * S), node=node)
+    assert wait_until(lambda: node.stats.drops().get('backend_error', 0) == 1, timeout=30.0)
+    assert 'expected 120x160 frames' in node.stats.error
+    rgb, depth_mm, K = small_frame(*examples[0])
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 80_001 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1, timeout=30.0)

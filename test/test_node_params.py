@@ -65,6 +65,13 @@ def test_every_parameter_is_in_the_config_once():
     ({'mode': 'monocular'}, 'mode: monocular needs a network'),
     ({'backend': 'classical', 'model': 'm.pt'}, "model: 'm.pt' selects a network"),
     ({'input_reliability': 'sensor_data'}, 'input_reliability: expected one of auto'),
+    ({'warmup_sizes': '480x640, 720x1280', 'cuda_graphs': False}, None),
+    ({'warmup_sizes': ''}, None),
+    ({'warmup_sizes': '640'}, 'warmup_sizes: expected HEIGHTxWIDTH entries (e.g. 480x640) '
+     "with sides 1..16384, got '640'"),
+    ({'model': 'lingbot.onnx'}, None),
+    ({'model': 'lingbot.onnx', 'precision': 'fp16'}, 'onnxruntime backend runs the float32'),
+    ({'model': 'lingbot.onnx', 'backend': 'tensorrt'}, 'backend tensorrt needs a .engine'),
 ])
 def test_check_parameters_gives_reasons(changes, reason):
     result = check_parameters(changes.items(), DEFAULTS)

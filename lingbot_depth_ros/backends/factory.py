@@ -17,7 +17,8 @@ The one place a completion backend is chosen and built, for the node and every t
 
 :class:`BackendSettings` holds what a user can choose (the node's parameters, the CLI's
 flags) and checks it when constructed, without importing torch; :func:`create_backend`
-builds the backend, importing torch only for the network.
+builds the backend, importing torch only for the torch engine and TensorRT, onnxruntime
+only for an exported .onnx file.
 """
 
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ import logging
 import re
 from typing import Optional, Tuple
 
-BACKENDS = ('auto', 'network', 'classical')
+BACKENDS = ('auto', 'network', 'classical', 'onnxruntime', 'tensorrt')
+# File suffixes of the exported backends; 'auto' picks the backend from them.
+EXPORTED_SUFFIXES = {'onnxruntime': ('.onnx',), 'tensorrt': ('.engine', '.plan')}
 PRECISIONS = ('fp32', 'fp16', 'bf16')
 DEVICES_HELP = 'auto (cuda when available, else cpu), cpu, cuda or cuda:N'
 _DEVICE_PATTERN = re.compile(r'^(auto|cpu|cuda(:[0-9]+)?)$')
+_SIZE_PATTERN = re.compile(r'^([0-9]+)x([0-9]+)$')
+MAX_SIDE = 16384
 
 LOGGER = logging.getLogger(__name__)
 # Importing ROS 2 launch installs a logger class that does not propagate; this library's
@@ -72,19 +77,52 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+def parse_sizes(text: str) -> Tuple[Tuple[int, int], ...]:
+    """
+    Parse a list of frame sizes such as ``'480x640, 720x1280'`` (height x width).
+
+    :param text: sizes separated by commas or spaces; '' for none.
+    :return: ((H, W), ...).
+    :raises ValueError: for anything that is not HxW with sides 1..16384.
+    """
+    sizes = []
+    for item in str(text).replace(',', ' ').split():
+        match = _SIZE_PATTERN.match(item)
+        height, width = (int(v) for v in match.groups()) if match else (0, 0)
+        if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+            raise ValueError('warmup_sizes: expected HEIGHTxWIDTH entries (e.g. 480x640) with '
+                             'sides 1..%d, got %r' % (MAX_SIDE, item))
+        sizes.append((height, width))
+    return tuple(sizes)
+
+
+def format_sizes(sizes) -> str:
+    """
+    Write frame sizes as :func:`parse_sizes` reads them.
+
+    :param sizes: ((H, W), ...).
+    :return: e.g. '480x640,720x1280'.
+    """
+    return ','.join('%dx%d' % (height, width) for height, width in sizes)
+
+
 @dataclass(frozen=True)
 class BackendSettings:
     """
     Everything that selects and configures a backend; checked on construction.
 
     :ivar model: network spec (path, directory, .safetensors, Hugging Face id,
-        ``random:<config>``) or '' for none.
-    :ivar backend: 'network', 'classical' or 'auto' (network when a model is given).
+        ``random:<config>``), an exported .onnx / .engine file, or '' for none.
+    :ivar backend: 'network' (torch), 'onnxruntime' (.onnx), 'tensorrt' (.engine),
+        'classical' or 'auto' (chosen from the model: none -> classical, .onnx ->
+        onnxruntime, .engine / .plan -> tensorrt, anything else -> network).
     :ivar keep_valid_input: output the sensor's valid measurements unchanged and fill only
         the holes (True), or output the backend's estimate everywhere (False).
     :ivar num_tokens: image tokens of the network; 0 derives them from resolution_level.
     :ivar num_threads: CPU threads of the backend's library; 0 keeps its default.
-    :ivar warmup_size: (H, W) of the frame the network is warmed up with.
+    :ivar warmup_sizes: (H, W) of each frame size the network is warmed up with (and,
+        on CUDA, captured for); exported backends warm up at their exported size.
+    :ivar cuda_graphs: torch engine on CUDA: replay one captured CUDA graph per size.
     """
 
     model: str = ''
@@ -95,7 +133,8 @@ class BackendSettings:
     resolution_level: int = 9
     keep_valid_input: bool = True
     num_threads: int = 0
-    warmup_size: Tuple[int, int] = (480, 640)
+    warmup_sizes: Tuple[Tuple[int, int], ...] = ((480, 640),)
+    cuda_graphs: bool = True
 
     def __post_init__(self):
         """Reject settings that cannot make a backend, naming the setting."""
@@ -108,8 +147,24 @@ class BackendSettings:
         if self.backend == 'classical' and self.model:
             raise ValueError('model: %r selects a network; it cannot be used with backend '
                              'classical' % (self.model,))
+        kind, suffix = self.kind, self.model.lower()
+        for exported, suffixes in EXPORTED_SUFFIXES.items():
+            if kind == exported and not suffix.endswith(suffixes):
+                raise ValueError('model: backend %s needs a %s file from `lingbot-depth export`'
+                                 ', got %r' % (exported, ' / '.join(suffixes), self.model))
+            if kind == 'network' and suffix.endswith(suffixes):
+                raise ValueError('model: %r is an exported network; use backend %s (or auto)'
+                                 % (self.model, exported))
+        if kind == 'onnxruntime' and self.precision != 'fp32':
+            raise ValueError('precision: the onnxruntime backend runs the float32 .onnx graph, '
+                             'got %r (build a TensorRT engine for fp16 / bf16)' % self.precision)
         check_device(self.device)
         check_precision(self.precision)
+        for size in self.warmup_sizes:
+            if len(size) != 2 or not all(isinstance(v, int) and 1 <= v <= MAX_SIDE
+                                         for v in size):
+                raise ValueError('warmup_sizes: expected (height, width) pairs with sides '
+                                 '1..%d, got %r' % (MAX_SIDE, size))
         if not 0 <= self.num_tokens <= 100000:
             raise ValueError('num_tokens: expected 0..100000, got %r' % (self.num_tokens,))
         if not 0 <= self.resolution_level <= 9:
@@ -120,10 +175,15 @@ class BackendSettings:
 
     @property
     def kind(self) -> str:
-        """Return 'network' or 'classical': what ``backend`` resolves to."""
-        if self.backend == 'auto':
-            return 'network' if self.model else 'classical'
-        return self.backend
+        """Return what ``backend`` resolves to: never 'auto'."""
+        if self.backend != 'auto':
+            return self.backend
+        if not self.model:
+            return 'classical'
+        for exported, suffixes in EXPORTED_SUFFIXES.items():
+            if self.model.lower().endswith(suffixes):
+                return exported
+        return 'network'
 
 
 def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] = None):
@@ -132,7 +192,7 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
 
     :param settings: the checked settings.
     :param logger: where the loud classical-fallback warning goes (default: this module's).
-    :return: a :class:`.completion.Backend`.
+    :return: a :class:`.base.Backend`.
     :raises Exception: whatever loading the network raises (missing file, bad checkpoint);
         callers report it as one line.
     """
@@ -144,7 +204,19 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
             cv2.setNumThreads(settings.num_threads)
         from lingbot_depth_ros.backends.classical import ClassicalBackend
         return ClassicalBackend(keep_valid_input=settings.keep_valid_input)
-    import torch  # only the network needs it
+    warmup = bool(settings.warmup_sizes)
+    if settings.kind == 'onnxruntime':
+        from lingbot_depth_ros.backends.onnx import OnnxRuntimeBackend
+        return OnnxRuntimeBackend(settings.model, device=settings.device,
+                                  num_tokens=settings.num_tokens,
+                                  keep_valid_input=settings.keep_valid_input,
+                                  num_threads=settings.num_threads, warmup=warmup)
+    if settings.kind == 'tensorrt':
+        from lingbot_depth_ros.backends.tensorrt import TensorRTBackend
+        return TensorRTBackend(settings.model, device=settings.device,
+                               precision=settings.precision, num_tokens=settings.num_tokens,
+                               keep_valid_input=settings.keep_valid_input, warmup=warmup)
+    import torch  # only the torch engine needs it
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     if settings.model.startswith(RANDOM_PREFIX):
@@ -154,5 +226,6 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
                           precision=settings.precision,
                           num_tokens=settings.num_tokens or None,
                           resolution_level=settings.resolution_level,
-                          keep_valid_input=settings.keep_valid_input,
-                          warmup_size=tuple(settings.warmup_size))
+                          keep_valid_input=settings.keep_valid_input, warmup=warmup,
+                          warmup_sizes=tuple(tuple(s) for s in settings.warmup_sizes),
+                          cuda_graphs=settings.cuda_graphs)

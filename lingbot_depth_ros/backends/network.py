@@ -18,18 +18,24 @@ The inference engine: numpy frames in, refined metric depth out.
 :class:`NetworkBackend` owns everything around the network's forward pass that a robot
 needs per frame: device and precision, host/device transfer through reused (pinned, on
 CUDA) buffers, the token budget, the mask head, the range clamp and keeping sensor
-values. It implements the :class:`.completion.Backend` protocol, as does the classical
-backend; :func:`.backend_factory.create_backend` picks one of them.
+values, and on CUDA one captured graph per frame size (:mod:`.graphs`). The Backend
+protocol around the forward pass is :class:`.engine.NetworkEngine`'s, shared with the
+onnxruntime and TensorRT backends; :func:`.factory.create_backend` picks a backend.
 """
 
-import time
-from typing import Dict, Optional, Tuple
+import logging
+from typing import Dict, Optional, Sequence, Tuple
 
-from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
-                                             measured, OutOfMemory, stage_timer)
+from lingbot_depth_ros.backends.base import stage_timer
+from lingbot_depth_ros.backends.engine import NetworkEngine
 from lingbot_depth_ros.backends.factory import check_device, check_precision
+from lingbot_depth_ros.backends.graphs import StaticForward
+from lingbot_depth_ros.model.export import FrameShape
 import numpy as np
 import torch
+
+LOGGER = logging.getLogger(__name__)
+MAX_GRAPHS = 4  # captured frame shapes kept (each holds its activations on the GPU)
 
 # Autocast dtype of each precision name of backend_factory.PRECISIONS (None: no autocast).
 AUTOCAST_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -52,7 +58,7 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-class _FrameBuffers:
+class FrameBuffers:
     """Tensors reused across frames of one size (pinned host staging on CUDA)."""
 
     def __init__(self, height: int, width: int, device: torch.device):
@@ -94,9 +100,9 @@ class _FrameBuffers:
         return self.out_depth.numpy(), None if mask is None else self.out_mask.numpy()
 
 
-class NetworkBackend:
+class NetworkBackend(NetworkEngine):
     """
-    Run LingBot-Depth on numpy RGB-D frames.
+    Run LingBot-Depth on numpy RGB-D frames with torch.
 
     The outputs are the network's prediction at the input size, NaN where the mask head
     rejects a pixel (``apply_mask``); with ``keep_valid_input`` every valid sensor value is
@@ -109,7 +115,8 @@ class NetworkBackend:
                  compile_model: bool = False, warmup: bool = True,
                  warmup_size: Tuple[int, int] = (480, 640),
                  fix_unit_depth_hole: bool = False, profile_stages: bool = False,
-                 tune_allocator: bool = True):
+                 tune_allocator: bool = True, cuda_graphs: bool = True,
+                 warmup_sizes: Sequence[Tuple[int, int]] = ()):
         """
         Load the network and warm it up.
 
@@ -121,9 +128,10 @@ class NetworkBackend:
         :param resolution_level: 0 (fastest, 1200 tokens) to 9 (3600 tokens).
         :param keep_valid_input: keep valid sensor values, fill only the holes.
         :param apply_mask: NaN where the mask head says the prediction is unreliable.
-        :param compile_model: wrap encoder and decoder in ``torch.compile`` (static shapes).
-        :param warmup: run one frame of ``warmup_size`` now, not on the first message.
-        :param warmup_size: (H, W) of the warm-up frame.
+        :param compile_model: wrap encoder and decoder in ``torch.compile`` (static shapes;
+            mode 'reduce-overhead', i.e. with CUDA graphs, on CUDA).
+        :param warmup: run one frame of each warm-up size now, not on the first message.
+        :param warmup_size: (H, W) of the warm-up frame when ``warmup_sizes`` is empty.
         :param fix_unit_depth_hole: treat exact 1.000 m readings as valid (the release
             treats them as holes in log mode).
         :param profile_stages: on CUDA, synchronize after each stage so ``timings`` are
@@ -132,6 +140,10 @@ class NetworkBackend:
             (``model.configure_cpu_allocator``): the decoder's large activations are
             otherwise unmapped and faulted in again every frame (0.8 s -> 2.7 s per
             vits_a frame here). Process-wide: RSS stays near its peak.
+        :param cuda_graphs: on CUDA, run each frame size's static-shape network as one
+            captured CUDA graph (captured at warm-up or on the first frame of a new size;
+            eager, with a warning, if the capture fails). Ignored on the CPU.
+        :param warmup_sizes: (H, W) of every frame size to warm up (and capture) now.
         """
         check_precision(precision)
         if num_tokens is not None and (int(num_tokens) != num_tokens or num_tokens < 1):
@@ -165,11 +177,16 @@ class NetworkBackend:
             # Fixed token counts (all depth positions present, masked) let the compiled
             # graph serve every hole pattern without recompiling.
             self.model.static_shapes = True
-            self._encoder = torch.compile(self.model.encoder, dynamic=False)
-            self._decode = torch.compile(self.model.decode, dynamic=False)
-        self._buffers: Optional[_FrameBuffers] = None
+            mode = 'reduce-overhead' if self.torch_device.type == 'cuda' else 'default'
+            self._encoder = torch.compile(self.model.encoder, dynamic=False, mode=mode)
+            self._decode = torch.compile(self.model.decode, dynamic=False, mode=mode)
+        self.cuda_graphs = (cuda_graphs and not compile_model
+                            and self.torch_device.type == 'cuda')
+        self._graphs: Dict[FrameShape, StaticForward] = {}
+        self._graph_note = 'on' if self.cuda_graphs else 'off'
+        self._buffers: Optional[FrameBuffers] = None
         if warmup:
-            self._warm_up(*warmup_size)
+            self.warm_up(tuple(warmup_sizes) or (tuple(warmup_size),))
 
     def token_budget(self) -> int:
         """Return the number of tokens the network is run with."""
@@ -178,15 +195,9 @@ class NetworkBackend:
         low, high = self.model.num_tokens_range
         return int(low + self.resolution_level / 9 * (high - low))
 
-    def _warm_up(self, height: int, width: int) -> None:
-        rgb = np.full((height, width, 3), 128, dtype=np.uint8)
-        depth = np.full((height, width), 1.5, dtype=np.float32)
-        K = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], np.float64)
-        self.complete(rgb, depth, K)
-
-    def _buffers_for(self, height: int, width: int) -> _FrameBuffers:
+    def _buffers_for(self, height: int, width: int) -> FrameBuffers:
         if self._buffers is None or self._buffers.size != (height, width):
-            self._buffers = _FrameBuffers(height, width, self.torch_device)
+            self._buffers = FrameBuffers(height, width, self.torch_device)
         return self._buffers
 
     def _stage(self, timings: Dict[str, float], name: str):
@@ -198,11 +209,33 @@ class NetworkBackend:
         if self.torch_device.type == 'cuda':
             torch.cuda.synchronize(self.torch_device)
 
-    def _autocast(self):
+    def _autocast(self, cache_enabled: bool = True):
         dtype = AUTOCAST_DTYPES[self.precision]
         if dtype is None:
             return torch.autocast(self.torch_device.type, enabled=False)
-        return torch.autocast(self.torch_device.type, dtype=dtype)
+        return torch.autocast(self.torch_device.type, dtype=dtype, cache_enabled=cache_enabled)
+
+    def _graph_for(self, height: int, width: int) -> Optional[StaticForward]:
+        """Return the captured forward of this frame size, capturing it on first use."""
+        if not self.cuda_graphs:
+            return None
+        shape = FrameShape(height, width, self.token_budget())
+        graph = self._graphs.get(shape)
+        if graph is None:
+            if len(self._graphs) >= MAX_GRAPHS:
+                self._graphs.pop(next(iter(self._graphs)))
+            try:
+                graph = StaticForward(self.model, shape, self.torch_device, self._autocast)
+            except RuntimeError as error:
+                if 'out of memory' in str(error).lower():
+                    raise
+                self.cuda_graphs = False
+                self._graph_note = 'off (capture failed: %s)' % str(error).splitlines()[0]
+                LOGGER.warning('CUDA graph capture failed for %dx%d, running eager: %s',
+                               height, width, error)
+                return None
+            self._graphs[shape] = graph
+        return graph
 
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -217,6 +250,18 @@ class NetworkBackend:
         """
         height, width = rgb.shape[:2]
         buffers = self._buffers_for(height, width)
+        graph = self._graph_for(height, width)
+        if graph is not None:
+            with torch.inference_mode():
+                with self._stage(timings, 'upload'):
+                    buffers.upload(rgb, depth)
+                with self._stage(timings, 'network'):
+                    outputs = graph.run(buffers.image, None if depth is None else buffers.depth)
+                    predicted = outputs[0][0]
+                    mask = outputs[1][0] > 0.5 if self.apply_mask and len(outputs) > 1 \
+                        else None
+                with self._stage(timings, 'download'):
+                    return buffers.download(predicted, mask)
         with torch.inference_mode(), self._autocast():
             with self._stage(timings, 'upload'):
                 buffers.upload(rgb, depth)
@@ -238,44 +283,10 @@ class NetworkBackend:
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
 
-    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray],
-                 K: np.ndarray) -> CompletionResult:
-        """
-        Refine one frame.
-
-        :param rgb: uint8 HxWx3 RGB.
-        :param depth: float32 HxW metres (0 / NaN / inf = no measurement), or None for
-            monocular prediction.
-        :param K: 3x3 pixel intrinsics of the colour camera (validated).
-        :return: the :class:`.completion.CompletionResult`; ``timings`` holds seconds for
-            upload, preprocess, encoder, decoder, postprocess, download, finalize and
-            total (``forward`` = preprocess + encoder + decoder + postprocess).
-        :raises OutOfMemory: when CUDA ran out of memory (buffers and cache are freed).
-        """
-        start = time.perf_counter()
-        rgb, depth, K = check_inputs(rgb, depth, K)
-        timings: Dict[str, float] = {}
-        valid = measured(depth, rgb.shape[:2])
-        try:
-            predicted, mask = self.predict(rgb, depth, timings)
-        except RuntimeError as error:
-            # torch.cuda.OutOfMemoryError, or a plain RuntimeError from cuDNN / cuBLAS.
-            if 'out of memory' not in str(error).lower():
-                raise
-            self.release_memory()
-            raise OutOfMemory(str(error)) from error
-        with stage_timer(timings, 'finalize'):
-            if mask is not None:
-                predicted = np.where(mask, predicted, np.float32(np.nan))
-            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input)
-        timings['forward'] = sum(timings.get(k, 0.0) for k in
-                                 ('preprocess', 'encoder', 'decoder', 'postprocess'))
-        timings['total'] = time.perf_counter() - start
-        return CompletionResult(refined, filled, valid, timings)
-
     def release_memory(self) -> None:
-        """Drop reused buffers and the CUDA cache (after an out-of-memory error)."""
+        """Drop reused buffers, captured graphs and the CUDA cache (after out-of-memory)."""
         self._buffers = None
+        self._graphs.clear()
         if self.torch_device.type == 'cuda':
             torch.cuda.empty_cache()
 
@@ -285,6 +296,7 @@ class NetworkBackend:
             return {}
         mib = 2 ** 20
         return {
+            'cuda_graphs': self._graph_note,
             'gpu_memory_allocated_mb': '%.1f' % (torch.cuda.memory_allocated(
                 self.torch_device) / mib),
             'gpu_memory_reserved_mb': '%.1f' % (torch.cuda.memory_reserved(

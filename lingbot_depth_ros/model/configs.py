@@ -83,6 +83,14 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
                       'resamplers': ['conv_transpose'] * 3 + ['bilinear']},
         'remap_depth_in': 'log', 'remap_depth_out': 'exp', 'num_tokens_range': [1200, 3600],
     },
+    # Benchmarks: the release's ViT-L encoder (one intermediate layer, dim_out 1024) with
+    # the vitl_moge2like decoder, for GPU figures at the release's encoder cost.
+    'vitl_release_like': {
+        'encoder': {'backbone': 'dinov2_vitl14', 'intermediate_layers': 1, 'dim_out': 1024,
+                    'img_depth_fuse_mode': 'cat_token', 'depth_emb_mode': 'conv_1c'},
+        'neck': 'vitl_moge2like', 'depth_head': 'vitl_moge2like', 'mask_head': 'vitl_moge2like',
+        'remap_depth_in': 'log', 'remap_depth_out': 'exp', 'num_tokens_range': [1200, 3600],
+    },
     # Test/demo only: the 2-block 'test_vitt14' backbone and a narrow decoder; random
     # weights give meaningless depth, but every code path of the released layout runs.
     'tiny': {
@@ -104,6 +112,12 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
     },
 }
 
+# Decoder stacks given by name are those of that config.
+for _config in CONFIGS.values():
+    for _stack in ('neck', 'depth_head', 'mask_head'):
+        if isinstance(_config.get(_stack), str):
+            _config[_stack] = copy.deepcopy(CONFIGS[_config[_stack]][_stack])
+
 # Keys the release accepts in a model_config without building anything from them.
 IGNORED_KEYS = ('normal_head', 'scale_head', 'remap_output')
 
@@ -112,7 +126,7 @@ def get_config(name: str) -> Dict[str, Any]:
     """
     Return a deep copy of a named config.
 
-    :param name: 'vits_a', 'vits_b', 'vitl_moge2like' or 'tiny'.
+    :param name: 'vits_a', 'vits_b', 'vitl_moge2like', 'vitl_release_like' or 'tiny'.
     :return: the model_config dict.
     """
     if name not in CONFIGS:

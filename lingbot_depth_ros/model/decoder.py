@@ -178,6 +178,8 @@ class UVCache:
         if maps is None:
             maps = [view_plane_uv(grid_w << lvl, grid_h << lvl, aspect_ratio, dtype,
                                   device)[None] for lvl in range(NUM_LEVELS)]
+            if torch.compiler.is_compiling():
+                return maps  # traced placeholders must not outlive the trace
             if len(self._maps) >= self.max_entries:
                 self._maps.clear()
             self._maps[key] = maps

@@ -63,7 +63,8 @@ def build_random_model(config_or_name: Union[str, Dict[str, Any]], device='cpu',
     Build a model with deterministic random weights.
 
     :param config_or_name: a model_config dict, or a config name from
-        :data:`.configs.CONFIGS` ('vits_a', 'vits_b', 'vitl_moge2like', 'tiny').
+        :data:`.configs.CONFIGS` ('vits_a', 'vits_b', 'vitl_moge2like',
+        'vitl_release_like', 'tiny').
     :param device: device of the returned model.
     :param model_kwargs: extra MDMModel keywords (fix_unit_depth_hole, static_shapes).
     :return: the model in eval mode.

@@ -83,6 +83,8 @@ class RGBDVisionTransformer(nn.Module):
             Block(dim, spec.num_heads, ffn_layer=spec.ffn_layer) for _ in range(spec.depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self._pos_cache: Dict[tuple, torch.Tensor] = {}
+        # Encodings fixed by freeze_pos_embed for graphs traced at one size (export).
+        self._frozen_pos: Dict[tuple, Tuple[torch.Tensor, torch.Tensor]] = {}
 
     def interpolated_pos_embed(self, grid_h: int, grid_w: int) -> torch.Tensor:
         """
@@ -125,6 +127,11 @@ class RGBDVisionTransformer(nn.Module):
             the float32 resize to it before adding the offset).
         :return: image and depth position encodings, each (1, grid_h * grid_w, D).
         """
+        if torch.compiler.is_compiling():
+            # Traced graphs (torch.export, torch.compile) have no storage to key a cache
+            # on: they use the frozen encodings or compute them in the graph.
+            frozen = self._frozen_pos.get((grid_h, grid_w, dtype))
+            return frozen if frozen is not None else self._modality_pos(grid_h, grid_w, dtype)
         pos = self.pos_embed
         try:  # the version counter invalidates the cache when weights change in place
             version = pos._version
@@ -134,13 +141,33 @@ class RGBDVisionTransformer(nn.Module):
         key = (grid_h, grid_w, dtype, pos.device, pos.data_ptr(), version)
         if cacheable and key in self._pos_cache:
             return self._pos_cache[key]
-        base = self.interpolated_pos_embed(grid_h, grid_w).to(dtype)
-        result = (IMAGE_OFFSET + base, DEPTH_OFFSET + base)
+        result = self._modality_pos(grid_h, grid_w, dtype)
         if cacheable:
             if len(self._pos_cache) >= 16:
                 self._pos_cache.clear()
             self._pos_cache[key] = result
         return result
+
+    def _modality_pos(self, grid_h: int, grid_w: int, dtype: torch.dtype
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+        base = self.interpolated_pos_embed(grid_h, grid_w).to(dtype)
+        return IMAGE_OFFSET + base, DEPTH_OFFSET + base
+
+    def freeze_pos_embed(self, grid_h: int, grid_w: int, dtype: torch.dtype = torch.float32
+                         ) -> None:
+        """
+        Compute the position encodings of one grid now; traced graphs use them as constants.
+
+        An exported graph then holds the resized encodings instead of a bicubic resize
+        of the stored grid (whose scale-factor form ONNX runtimes do not all reproduce).
+
+        :param grid_h: token rows.
+        :param grid_w: token columns.
+        :param dtype: dtype of the patch tokens (float32 for export).
+        """
+        with torch.no_grad():
+            encodings = self._modality_pos(grid_h, grid_w, dtype)
+        self._frozen_pos[(grid_h, grid_w, dtype)] = tuple(e.detach() for e in encodings)
 
     def prepare_tokens(self, image: torch.Tensor, depth: Optional[torch.Tensor],
                        depth_keep: torch.Tensor, static_shapes: bool = False

@@ -27,7 +27,8 @@ from dataclasses import dataclass, fields
 import math
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
-from lingbot_depth_ros.backends.factory import BACKENDS, BackendSettings, DEVICES_HELP, PRECISIONS
+from lingbot_depth_ros.backends.factory import (BACKENDS, BackendSettings, DEVICES_HELP,
+                                                parse_sizes, PRECISIONS)
 from lingbot_depth_ros.geometry import DepthRange
 from lingbot_depth_ros.messages.frame import FrameSettings, MODES
 from lingbot_depth_ros.node import qos
@@ -54,14 +55,17 @@ class ParamSpec:
 PARAMETERS = (
     ParamSpec('model', '', 'Model: path to model.pt, a directory holding it, a .safetensors '
               'file (config JSON beside it), a Hugging Face repo id, or random:<config> for '
-              'tests and demos. Empty: no network (classical backend).'),
-    ParamSpec('backend', 'auto', 'Completion backend: network, classical, or auto (network '
-              'when model is set, else classical with a warning).', choices=BACKENDS),
-    ParamSpec('device', 'auto', 'Torch device: %s.' % DEVICES_HELP),
-    ParamSpec('precision', 'fp32', 'Network precision: fp32, fp16 or bf16 (autocast).',
-              choices=PRECISIONS),
+              'tests and demos; or a .onnx / .engine file from `lingbot-depth export`. '
+              'Empty: no network (classical backend).'),
+    ParamSpec('backend', 'auto', 'Completion backend: network (torch), onnxruntime (.onnx), '
+              'tensorrt (.engine), classical, or auto (from model: .onnx onnxruntime, .engine '
+              'tensorrt, other network; none: classical with a warning).', choices=BACKENDS),
+    ParamSpec('device', 'auto', 'Device of the network: %s.' % DEVICES_HELP),
+    ParamSpec('precision', 'fp32', 'Network precision: fp32, fp16 or bf16 (torch autocast; '
+              'onnxruntime runs fp32 only; a TensorRT engine keeps the precision it was '
+              'built with).', choices=PRECISIONS),
     ParamSpec('num_tokens', 0, 'Image tokens of the network; 0 derives them from '
-              'resolution_level.', int_range=(0, 100000)),
+              'resolution_level (an exported network has its own).', int_range=(0, 100000)),
     ParamSpec('resolution_level', 9, 'Resolution level 0 (fewest tokens, fastest) to 9 (most) '
               'when num_tokens is 0.', int_range=(0, 9)),
     ParamSpec('mode', 'completion', 'completion: use the sensor depth; monocular: ignore it '
@@ -98,6 +102,13 @@ PARAMETERS = (
               runtime=True),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               float_range=(0.05, 60.0)),
+    ParamSpec('warmup_sizes', '480x640', 'Frame sizes (HEIGHTxWIDTH, comma-separated) the '
+              'torch network runs once at start-up, so the first camera frame is not slow; on '
+              'CUDA each is captured as a CUDA graph. Empty: no warm-up. Exported networks '
+              'warm up at their own size.'),
+    ParamSpec('cuda_graphs', True, 'Torch network on CUDA: replay one captured CUDA graph per '
+              'frame size (static shapes) instead of launching every kernel; eager with a '
+              'warning if the capture fails. Ignored on the CPU.'),
     ParamSpec('num_threads', 0, 'CPU threads of the backend (torch for the network, OpenCV '
               'for the classical one); 0 keeps the library default.',
               int_range=(0, 1024)),
@@ -131,6 +142,8 @@ class NodeConfig:
     output_reliability: str = SPECS['output_reliability'].default
     always_process: bool = SPECS['always_process'].default
     diagnostics_period: float = SPECS['diagnostics_period'].default
+    warmup_sizes: str = SPECS['warmup_sizes'].default
+    cuda_graphs: bool = SPECS['cuda_graphs'].default
     num_threads: int = SPECS['num_threads'].default
 
     def backend_settings(self) -> BackendSettings:
@@ -144,7 +157,9 @@ class NodeConfig:
                                precision=self.precision, num_tokens=self.num_tokens,
                                resolution_level=self.resolution_level,
                                keep_valid_input=self.keep_valid_input,
-                               num_threads=self.num_threads)
+                               num_threads=self.num_threads,
+                               warmup_sizes=parse_sizes(self.warmup_sizes),
+                               cuda_graphs=self.cuda_graphs)
 
     def frame_settings(self) -> FrameSettings:
         """

@@ -16,7 +16,8 @@
 The ``lingbot-depth`` command: offline tools of lingbot_depth_ros.
 
 Subcommands: ``refine-bag`` (refine the depth of a recorded rosbag2), ``synth-bag`` (write
-a synthetic RealSense-topic bag) and ``evaluate`` (from ``evaluation``). Exit codes: 0 done,
+a synthetic RealSense-topic bag), ``evaluate`` (from ``evaluation``) and ``export`` (ONNX /
+TensorRT, from ``export``). Exit codes: 0 done,
 1 failure (one-line reason on stderr), 2 usage error, 130 interrupted by Ctrl-C (the output
 written so far is a complete bag). Heavy modules (torch, the renderer) are imported only by
 the subcommand that needs them, so ``--help`` and the classical backend start fast.
@@ -29,6 +30,7 @@ import sys
 from typing import List, Optional, Sequence
 
 from lingbot_depth_ros import __version__
+from lingbot_depth_ros.tools.export import add_export_arguments, run_export
 from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
                                              backend_settings, frame_settings)
 
@@ -131,7 +133,7 @@ def run_refine_bag(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None)
     plan = check_bag(args.input, args.output, options)
     topics = plan.topics
-    backend = create_backend(replace(settings, warmup_size=plan.image_size))
+    backend = create_backend(replace(settings, warmup_sizes=(tuple(plan.image_size),)))
     log(f'refine-bag: {args.input} -> {args.output}: colour {topics.rgb}, depth '
         f'{topics.depth}, camera_info {topics.info}; backend {backend.name}')
     report = refine_bag(args.input, args.output, backend, options)
@@ -245,6 +247,12 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     add_synth_bag_arguments(synth)
     synth.set_defaults(handler=run_synth_bag)
     _mount_evaluate(subparsers, load=command == 'evaluate')
+    export = subparsers.add_parser(
+        'export', help='export the network as ONNX or a TensorRT engine',
+        description='Export the network for one frame size and token budget (dynamic batch) '
+        'as ONNX or a TensorRT engine, checked against eager on a frame before it is kept.')
+    add_export_arguments(export)
+    export.set_defaults(handler=run_export)
     return parser
 
 

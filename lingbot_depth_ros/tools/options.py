@@ -48,19 +48,24 @@ def add_backend_arguments(parser: argparse.ArgumentParser, with_choice: bool = T
     group = parser.add_argument_group('backend')
     group.add_argument('--model', metavar='PATH_OR_ID', default=_BACKEND.model,
                        help='network checkpoint: model.pt, a directory holding it, a '
-                       '.safetensors file, a Hugging Face repo id, or random:<config>')
+                       '.safetensors file, a Hugging Face repo id, or random:<config>; or an '
+                       'exported .onnx / .engine file (lingbot-depth export)')
     if with_choice:
         group.add_argument('--backend', choices=BACKENDS, default=_BACKEND.backend,
-                           help='completion backend; auto: network when --model is given, '
-                           f'else classical (default: {_BACKEND.backend})')
+                           help='completion backend; auto: from --model (none: classical, '
+                           '.onnx: onnxruntime, .engine: tensorrt, else network) '
+                           f'(default: {_BACKEND.backend})')
     group.add_argument('--device', default=_BACKEND.device, metavar='DEVICE',
-                       help=f'torch device of the network: {DEVICES_HELP} '
+                       help=f'device of the network: {DEVICES_HELP} '
                        f'(default: {_BACKEND.device})')
     group.add_argument('--precision', default=_BACKEND.precision, choices=PRECISIONS,
-                       help=f'network precision (default: {_BACKEND.precision})')
+                       help='network precision: torch autocast; onnxruntime runs fp32 '
+                       'only; a TensorRT engine keeps the precision it was built with '
+                       f'(default: {_BACKEND.precision})')
     group.add_argument('--num-tokens', type=int, default=_BACKEND.num_tokens, metavar='N',
                        help='image tokens of the network; 0 derives them from '
-                       f'--resolution-level (default: {_BACKEND.num_tokens})')
+                       '--resolution-level (an exported network has its own) '
+                       f'(default: {_BACKEND.num_tokens})')
     group.add_argument('--resolution-level', type=int, choices=range(10),
                        default=_BACKEND.resolution_level, metavar='0..9',
                        help='network token budget when --num-tokens is 0, 0 fastest to 9 '
@@ -87,7 +92,7 @@ def backend_settings(args: argparse.Namespace, warmup_size: Tuple[int, int] = (4
                            device=args.device, precision=args.precision,
                            num_tokens=args.num_tokens, resolution_level=args.resolution_level,
                            keep_valid_input=args.keep_valid_input,
-                           warmup_size=tuple(warmup_size))
+                           warmup_sizes=(tuple(warmup_size),))
 
 
 def add_frame_arguments(group, with_range: bool = True) -> None:

@@ -253,7 +253,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.width < 8 or args.height < 8:
         return _usage(f'--width/--height: expected >= 8, got {args.width}x{args.height}')
     try:
-        network = backend_settings(args, (args.height, args.width), backend='network') \
+        network = backend_settings(args, (args.height, args.width), backend='auto') \
             if args.model else None
         depth_scale = frame_settings(args).depth_scale
     except ValueError as error:

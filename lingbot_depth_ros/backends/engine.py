@@ -1,0 +1,161 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What every network backend does around its forward pass, whatever runs the network.
+
+:class:`NetworkEngine` turns a ``predict(rgb, depth) -> (depth, mask)`` into the
+:class:`.base.Backend` protocol: input checks, the measured pixels, out-of-memory handling,
+the mask head's verdict, keeping sensor values and the per-stage timings. The torch engine
+(``network.NetworkBackend``), onnxruntime (``onnx``) and TensorRT (``tensorrt``) implement
+only ``predict``; none of this module imports them (no torch here).
+"""
+
+import time
+from typing import Dict, Optional, Sequence, Tuple
+
+from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
+                                             measured, OutOfMemory, stage_timer)
+import numpy as np
+
+# Stages that make up the network's forward pass in ``timings['forward']``: the torch
+# engine times them one by one, graphs and exported engines as one 'network' stage.
+FORWARD_STAGES = ('preprocess', 'encoder', 'decoder', 'postprocess', 'network')
+# Error texts of CUDA, cuDNN, cuBLAS, onnxruntime and TensorRT allocators.
+_OUT_OF_MEMORY = ('out of memory', 'failed to allocate', 'outofmemory')
+
+
+def exported_frame_inputs(rgb: np.ndarray, depth: Optional[np.ndarray]
+                          ) -> Tuple[np.ndarray, np.ndarray]:
+    """
+    Turn a checked frame into the inputs of an exported network (batch of one).
+
+    :param rgb: uint8 HxWx3.
+    :param depth: float32 HxW metres, or None (monocular: every pixel a hole).
+    :return: (image float32 (1, 3, H, W) in [0, 1], depth float32 (1, H, W)).
+    """
+    image = rgb.transpose(2, 0, 1)[None].astype(np.float32)
+    image /= np.float32(255.0)
+    if depth is None:
+        return image, np.zeros((1,) + rgb.shape[:2], dtype=np.float32)
+    return image, depth[None].astype(np.float32, copy=False)
+
+
+def check_frame_size(rgb: np.ndarray, size: Tuple[int, int], source: str) -> None:
+    """
+    Reject a frame whose size differs from the fixed size of an exported network.
+
+    :param rgb: the frame's colour image.
+    :param size: (H, W) the network was exported for.
+    :param source: the exported file, named in the error.
+    :raises ValueError: naming both sizes and how to fix it.
+    """
+    if tuple(rgb.shape[:2]) != tuple(size):
+        raise ValueError(f'rgb: expected {size[0]}x{size[1]} frames ({source} was exported '
+                         f'for that size), got {rgb.shape[0]}x{rgb.shape[1]}; export again '
+                         f'with --height {rgb.shape[0]} --width {rgb.shape[1]}')
+
+
+def check_exported_tokens(num_tokens: Optional[int], exported: int, source: str) -> None:
+    """
+    Reject a token budget that differs from the one an exported network was built with.
+
+    :param num_tokens: the requested budget (None or 0: take the exported one).
+    :param exported: the budget stored with the file.
+    :param source: the file, named in the error.
+    :raises ValueError: when they differ.
+    """
+    if num_tokens and int(num_tokens) != int(exported):
+        raise ValueError(f'num_tokens: {source} was exported with {exported} tokens, got '
+                         f'{num_tokens} (set 0 to use the exported budget, or export again)')
+
+
+class NetworkEngine:
+    """
+    Base of the network backends: the Backend protocol around ``predict``.
+
+    Subclasses set ``name``, ``device``, ``keep_valid_input`` and ``apply_mask`` and
+    implement :meth:`predict`, :meth:`release_memory` and :meth:`status`.
+    """
+
+    name = 'network'
+    device = 'cpu'
+    keep_valid_input = True
+    apply_mask = True
+
+    def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """
+        Run the network on one checked frame.
+
+        :param rgb: uint8 HxWx3.
+        :param depth: float32 HxW metres, or None (monocular).
+        :param timings: dict receiving seconds per stage.
+        :return: (depth float32 HxW as predicted, mask bool HxW or None); may be views of
+            reused buffers, valid until the next call.
+        """
+        raise NotImplementedError
+
+    def release_memory(self) -> None:
+        """Free cached buffers (after an out-of-memory error or before idling)."""
+
+    def status(self) -> Dict[str, str]:
+        """Return key/values for the diagnostics (nothing by default)."""
+        return {}
+
+    def warm_up(self, sizes: Sequence[Tuple[int, int]]) -> None:
+        """
+        Run one grey frame per size, so that the first camera frame is not the slow one.
+
+        :param sizes: (H, W) of each warm-up frame.
+        """
+        for height, width in sizes:
+            rgb = np.full((height, width, 3), 128, dtype=np.uint8)
+            depth = np.full((height, width), 1.5, dtype=np.float32)
+            K = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]],
+                         np.float64)
+            self.complete(rgb, depth, K)
+
+    def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                 K: np.ndarray) -> CompletionResult:
+        """
+        Refine one frame.
+
+        :param rgb: uint8 HxWx3 RGB.
+        :param depth: float32 HxW metres (0 / NaN / inf = no measurement), or None for
+            monocular prediction.
+        :param K: 3x3 pixel intrinsics of the colour camera (validated).
+        :return: the :class:`.base.CompletionResult`; ``timings`` holds seconds per stage,
+            ``finalize``, ``forward`` (the network's stages) and ``total``.
+        :raises OutOfMemory: when the device ran out of memory (buffers and cache freed).
+        """
+        start = time.perf_counter()
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        timings: Dict[str, float] = {}
+        valid = measured(depth, rgb.shape[:2])
+        try:
+            predicted, mask = self.predict(rgb, depth, timings)
+        except RuntimeError as error:
+            # torch.cuda.OutOfMemoryError, cuDNN / cuBLAS, onnxruntime, TensorRT.
+            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
+                raise
+            self.release_memory()
+            raise OutOfMemory(str(error)) from error
+        with stage_timer(timings, 'finalize'):
+            if mask is not None:
+                predicted = np.where(mask, predicted, np.float32(np.nan))
+            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input)
+        timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
+        timings['total'] = time.perf_counter() - start
+        return CompletionResult(refined, filled, valid, timings)
