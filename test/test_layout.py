@@ -34,8 +34,9 @@ ALLOWED = {
     'model': (('model',), False),
     'backends': (('backends', 'model', 'geometry'), False),
     'messages': (('messages', 'geometry', 'sync'), True),
+    'training': (('training', 'model', 'geometry'), False),
     'node': (('node', 'backends', 'messages', 'geometry', 'sync'), True),
-    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model'), True),
+    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'training'), True),
 }
 
 

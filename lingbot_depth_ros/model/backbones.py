@@ -49,6 +49,9 @@ BACKBONES.update({
 # Test-only: a 2-block, 128-wide ViT with the released layout, for fast tests and demos.
 # No released checkpoint uses it; its outputs are meaningless.
 BACKBONES['test_vitt14'] = BackboneSpec(128, 2, 2)
+# ViT-Tiny width (192) with 4 blocks: small enough to train from scratch on a CPU and run
+# a 640x480 frame in under 150 ms there; the bundled trained model uses it.
+BACKBONES['vitt14_4blocks'] = BackboneSpec(192, 4, 3)
 
 PATCH_SIZE = 14
 POS_GRID = 37  # 518 / 14: the position-embedding grid every DINOv2 checkpoint stores

@@ -110,6 +110,26 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
                       'resamplers': _CT4},
         'remap_depth_in': 'log', 'remap_depth_out': 'exp', 'num_tokens_range': [1200, 3600],
     },
+    # Trained here from scratch on CPU (lingbot-depth train; the bundled model): the
+    # 'tiny' decoder layout, wider at the coarse levels, on the 4-block ViT-Tiny.
+    'vitt4': {
+        'encoder': {'backbone': 'vitt14_4blocks', 'intermediate_layers': [1, 3],
+                    'dim_out': 192, 'img_depth_fuse_mode': 'cat_token',
+                    'depth_emb_mode': 'conv_1c'},
+        'neck': {'dim_in': [194, 2, 2, 2, 2], 'dim_out': None,
+                 'dim_res_blocks': [48, 32, 16, 16, 8], 'num_res_blocks': [1, 1, 0, 0, 0],
+                 'res_block_in_norm': 'layer_norm', 'res_block_hidden_norm': 'layer_norm',
+                 'resamplers': ['conv_transpose', 'pixel_shuffle', 'bilinear', 'nearest']},
+        'depth_head': {'dim_in': [48, 32, 16, 16, 8], 'dim_out': _HEAD_OUT,
+                       'dim_res_blocks': [48, 32, 16, 16, 8], 'num_res_blocks': [1, 0, 0, 0, 0],
+                       'res_block_in_norm': 'none', 'res_block_hidden_norm': 'none',
+                       'resamplers': _CT4},
+        'mask_head': {'dim_in': [48, 32, 16, 16, 8], 'dim_out': _HEAD_OUT,
+                      'dim_res_blocks': [48, 32, 16, 16, 8], 'num_res_blocks': 0,
+                      'res_block_in_norm': 'none', 'res_block_hidden_norm': 'none',
+                      'resamplers': _CT4},
+        'remap_depth_in': 'log', 'remap_depth_out': 'exp', 'num_tokens_range': [768, 1200],
+    },
 }
 
 # Decoder stacks given by name are those of that config.
@@ -126,7 +146,8 @@ def get_config(name: str) -> Dict[str, Any]:
     """
     Return a deep copy of a named config.
 
-    :param name: 'vits_a', 'vits_b', 'vitl_moge2like', 'vitl_release_like' or 'tiny'.
+    :param name: 'vits_a', 'vits_b', 'vitl_moge2like', 'vitl_release_like', 'vitt4' or
+        'tiny'.
     :return: the model_config dict.
     """
     if name not in CONFIGS:

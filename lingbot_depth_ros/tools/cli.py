@@ -16,11 +16,12 @@
 The ``lingbot-depth`` command: offline tools of lingbot_depth_ros.
 
 Subcommands: ``refine-bag`` (refine the depth of a recorded rosbag2), ``synth-bag`` (write
-a synthetic RealSense-topic bag), ``evaluate`` (from ``evaluation``) and ``export`` (ONNX /
-TensorRT, from ``export``). Exit codes: 0 done,
-1 failure (one-line reason on stderr), 2 usage error, 130 interrupted by Ctrl-C (the output
-written so far is a complete bag). Heavy modules (torch, the renderer) are imported only by
-the subcommand that needs them, so ``--help`` and the classical backend start fast.
+a synthetic RealSense-topic bag), ``evaluate`` (from ``evaluation``), ``export`` (ONNX /
+TensorRT, from ``export``) and ``train`` / ``finetune`` / ``distill`` (from ``train``).
+Exit codes: 0 done, 1 failure (one-line reason on stderr), 2 usage error, 130 interrupted
+by Ctrl-C (the output written so far is complete: a bag, or a checkpoint). Heavy modules
+(torch, the renderer) are imported only by the subcommand that needs them, so ``--help``
+and the classical backend start fast.
 """
 
 import argparse
@@ -33,6 +34,7 @@ from lingbot_depth_ros import __version__
 from lingbot_depth_ros.tools.export import add_export_arguments, run_export
 from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
                                              backend_settings, frame_settings)
+from lingbot_depth_ros.tools.train import commands as training
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -209,6 +211,17 @@ def _mount_evaluate(subparsers, load: bool) -> None:
     subparsers.add_parser('evaluate', help=_EVALUATE_HELP, add_help=False)
 
 
+_TRAINING_HELP = {
+    'train': 'train a masked depth model (from scratch, a checkpoint or DINOv2 weights)',
+    'finetune': "fine-tune a checkpoint, e.g. on your own robot's bags (self-supervised)",
+    'distill': 'distil a teacher checkpoint into a smaller student',
+}
+_TRAINING_DESCRIPTION = ('Writes model.pt (released format), model.safetensors, train_state.pt '
+                         '(--resume), train.csv / val.csv and TensorBoard events in --output. '
+                         'Ctrl-C saves a checkpoint. Multi-process: torchrun --nproc-per-node N '
+                         '-m lingbot_depth_ros.tools.cli ' + '<command> ...')
+
+
 def _fail_unavailable(reason: str) -> int:
     raise RuntimeError(reason)
 
@@ -253,6 +266,11 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         'as ONNX or a TensorRT engine, checked against eager on a frame before it is kept.')
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
+    for command, summary in _TRAINING_HELP.items():
+        sub = subparsers.add_parser(command, help=summary, description=summary.capitalize()
+                                    + '. ' + _TRAINING_DESCRIPTION)
+        training.add_training_arguments(sub, command)
+        sub.set_defaults(handler=training.handler(command))
     return parser
 
 

@@ -233,7 +233,7 @@ def _plan(reader: Reader, source: Path, output: Path, options: RefineOptions) ->
 
 
 @contextlib.contextmanager
-def _open_checked(source, options: RefineOptions) -> Iterator[Reader]:
+def open_checked(source, options: RefineOptions) -> Iterator[Reader]:
     bag_io.storage_plugin(options.storage)
     if options.max_frames is not None and options.max_frames < 1:
         raise ValueError(f'max_frames: expected an int >= 1, got {options.max_frames}')
@@ -271,7 +271,7 @@ def check_bag(source, output, options: Optional[RefineOptions] = None) -> BagPla
     :raises BagError: as ``refine_bag``.
     """
     options = options or RefineOptions()
-    with _open_checked(source, options) as reader:
+    with open_checked(source, options) as reader:
         return _plan(reader, Path(source), Path(output), options)
 
 
@@ -296,7 +296,7 @@ def refine_bag(source, output, backend, options: Optional[RefineOptions] = None
     """
     options = options or RefineOptions()
     source, output = Path(source), Path(output)
-    with _open_checked(source, options) as reader:
+    with open_checked(source, options) as reader:
         plan = _plan(reader, source, output, options)
         bag_io.prepare_output(output, options.force, source)
         report = RefineReport(topics=plan.topics, output_topics=plan.output_topics)

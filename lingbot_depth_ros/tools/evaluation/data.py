@@ -49,7 +49,8 @@ class Sample:
 
     :ivar name: sample name (file stem or ``synthetic_<seed>``).
     :ivar rgb: uint8 HxWx3 colour.
-    :ivar gt: float32 HxW ground-truth depth in metres, NaN where unknown.
+    :ivar gt: float32 HxW ground-truth depth in metres, NaN where unknown (None only in
+        self-supervised training data).
     :ivar sensor: float32 HxW sensor depth in metres (0 / NaN invalid) or None.
     :ivar K: float64 3x3 pixel intrinsics.
     """
@@ -182,29 +183,46 @@ def folder_samples(root, depth_scale: float = 0.001,
     :raises ValueError: when the layout is incomplete.
     """
     root = Path(root)
-    names = folder_names(root)
+    for name in folder_names(root)[:limit]:
+        yield read_folder_sample(root, name, depth_scale)
+
+
+def read_folder_sample(root, name: str, depth_scale: float = 0.001,
+                       require_gt: bool = True) -> Sample:
+    """
+    Read one sample of a folder dataset.
+
+    :param root: dataset directory.
+    :param name: the sample's file stem.
+    :param depth_scale: metres per unit of integer depth images.
+    :param require_gt: raise when ``gt/<name>`` is missing (else ``gt`` is None, and
+        ``depth/<name>`` is required instead: self-supervised training data).
+    :return: the sample.
+    :raises ValueError: when a file is missing, unreadable or of another size.
+    """
+    root = Path(root)
+    bgr = cv2.imread(str(_find(root / 'rgb', name, RGB_SUFFIXES)), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f'rgb/{name}: expected a readable colour image, got none')
+    gt_path = _find(root / 'gt', name, DEPTH_SUFFIXES)
+    sensor_path = _find(root / 'depth', name, DEPTH_SUFFIXES)
+    if gt_path is None and (require_gt or sensor_path is None):
+        wanted = 'a ground-truth' if require_gt else 'a ground-truth or sensor'
+        raise ValueError(f'gt/{name}: expected {wanted} depth file '
+                         f'({"/".join(DEPTH_SUFFIXES)}), got none')
+    gt = None if gt_path is None else read_depth(gt_path, depth_scale)
+    sensor = None if sensor_path is None else read_depth(sensor_path, depth_scale)
     shared_k = root / 'intrinsics.txt'
-    for name in names[:limit]:
-        bgr = cv2.imread(str(_find(root / 'rgb', name, RGB_SUFFIXES)), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f'rgb/{name}: expected a readable colour image, got none')
-        gt_path = _find(root / 'gt', name, DEPTH_SUFFIXES)
-        if gt_path is None:
-            raise ValueError(f'gt/{name}: expected a ground-truth depth file '
-                             f'({"/".join(DEPTH_SUFFIXES)}), got none')
-        gt = read_depth(gt_path, depth_scale)
-        sensor_path = _find(root / 'depth', name, DEPTH_SUFFIXES)
-        sensor = None if sensor_path is None else read_depth(sensor_path, depth_scale)
-        k_path = _find(root / 'intrinsics', name, ('.txt',)) or shared_k
-        if not k_path.is_file():
-            raise ValueError(f'intrinsics: expected {shared_k} or intrinsics/{name}.txt, '
-                             f'got neither')
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        for label, image in (('gt', gt), ('depth', sensor)):
-            if image is not None and image.shape != rgb.shape[:2]:
-                raise ValueError(f'{label}/{name}: expected the rgb size {rgb.shape[:2]}, '
-                                 f'got {image.shape}')
-        yield Sample(name, rgb, gt, sensor, read_intrinsics(k_path))
+    k_path = _find(root / 'intrinsics', name, ('.txt',)) or shared_k
+    if not k_path.is_file():
+        raise ValueError(f'intrinsics: expected {shared_k} or intrinsics/{name}.txt, '
+                         f'got neither')
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    for label, image in (('gt', gt), ('depth', sensor)):
+        if image is not None and image.shape != rgb.shape[:2]:
+            raise ValueError(f'{label}/{name}: expected the rgb size {rgb.shape[:2]}, '
+                             f'got {image.shape}')
+    return Sample(name, rgb, gt, sensor, read_intrinsics(k_path))
 
 
 def folder_names(root: Path) -> List[str]:
