@@ -26,7 +26,7 @@ $(STAMP): $(SETUP_INPUTS)
 	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, onnxruntime, package) ..."
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
 	$(PIP) install -c requirements/constraints.txt torch==2.13.0
-	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,test]'
+	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,train,test]'
 	@if [ -d "$(ROS_WHEELS)" ]; then \
 		echo "setup: installing the ROS 2 launch packages from $(ROS_WHEELS)"; \
 		$(PIP) install -c requirements/constraints.txt -r requirements/ros-python-wheels.txt && \
@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_frozen_subscriber.py
 	$(VPY) benchmarks/bench_model.py
 	$(VPY) benchmarks/bench_onnx.py
+	$(VPY) benchmarks/bench_train.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write

@@ -8,6 +8,9 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'benchmarks']),
+    # The bundled trained model: weights, config and model card.
+    package_data={PACKAGE + '.model': ['bundled/*.safetensors', 'bundled/*.json',
+                                       'bundled/*.md']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
@@ -20,6 +23,8 @@ setup(
     extras_require={
         'model': ['torch', 'safetensors', 'huggingface_hub'],
         'tools': ['rosbags', 'tqdm', 'opencv-python-headless', 'scipy', 'Pillow', 'PyYAML'],
+        # Training logs in TensorBoard format (CSV logs need nothing).
+        'train': ['tensorboard'],
         # Export (onnx, onnxscript: torch.onnx's exporter) and the onnxruntime backend.
         # TensorRT is not an extra: install `tensorrt` by hand on a machine with a GPU.
         'onnx': ['onnx', 'onnxscript', 'onnxruntime'],
@@ -28,7 +33,7 @@ setup(
             'flake8-docstrings', 'flake8-import-order', 'flake8-quotes', 'pydocstyle',
         ],
     },
-    zip_safe=True,
+    zip_safe=False,
     maintainer='lingbot_depth_ros maintainers',
     maintainer_email='maintainers@lingbot-depth-ros.invalid',
     description='LingBot-Depth RGB-D depth completion for ROS 2.',

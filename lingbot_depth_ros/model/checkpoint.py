@@ -25,6 +25,8 @@ model from what it reads, and :func:`.loading.load_model` takes these spec strin
   else the file's ``model_config`` metadata entry);
 * a Hugging Face repo id ``owner/name`` (``model.pt`` via huggingface_hub; honours
   ``HF_HUB_OFFLINE``);
+* ``bundled:<name>`` - a model trained by this project and shipped in the package
+  (``model/bundled/<name>.safetensors`` with its config and model card);
 * ``random:<config>`` - deterministic random weights (see :mod:`.random_weights`).
 
 Weights load with ``strict=True``; any mismatch raises one :class:`CheckpointError`
@@ -44,6 +46,8 @@ import torch
 
 
 MODEL_FILES = ('model.pt', 'model.safetensors')
+BUNDLED_DIR = Path(__file__).resolve().parent / 'bundled'
+BUNDLED_PREFIX = 'bundled:'
 LOGGER = logging.getLogger(__name__)
 # Importing ROS 2 launch installs a logger class that does not propagate; keep the
 # library's notes reaching the application's handlers whatever was imported first.
@@ -125,6 +129,8 @@ def resolve_checkpoint(spec: str, **hf_kwargs) -> Path:
     :param hf_kwargs: passed to :func:`download_checkpoint` for repo ids.
     :return: path of a model.pt / .safetensors file.
     """
+    if spec.startswith(BUNDLED_PREFIX):
+        return bundled_checkpoint(spec[len(BUNDLED_PREFIX):])
     path = Path(spec).expanduser()
     if path.is_dir():
         for name in MODEL_FILES:
@@ -138,6 +144,25 @@ def resolve_checkpoint(spec: str, **hf_kwargs) -> Path:
         return download_checkpoint(spec, **hf_kwargs)
     raise FileNotFoundError(f'checkpoint {spec!r}: no such file or directory (and not a '
                             f"Hugging Face repo id 'owner/name')")
+
+
+def bundled_models() -> Tuple[str, ...]:
+    """Return the names of the models shipped in the package."""
+    return tuple(sorted(p.stem for p in BUNDLED_DIR.glob('*.safetensors')))
+
+
+def bundled_checkpoint(name: str) -> Path:
+    """
+    Return the file of a bundled model.
+
+    :param name: e.g. 'vitt4-synthetic' (its model card is ``<name>.md`` beside it).
+    :return: the .safetensors path.
+    """
+    path = BUNDLED_DIR / f'{name}.safetensors'
+    if not name or '/' in name or not path.is_file():
+        raise FileNotFoundError(f'bundled model: expected one of {list(bundled_models())}, '
+                                f'got {name!r}')
+    return path
 
 
 def expected_sha256(path: Path):

@@ -54,8 +54,9 @@ class ParamSpec:
 
 PARAMETERS = (
     ParamSpec('model', '', 'Model: path to model.pt, a directory holding it, a .safetensors '
-              'file (config JSON beside it), a Hugging Face repo id, or random:<config> for '
-              'tests and demos; or a .onnx / .engine file from `lingbot-depth export`. '
+              'file (config JSON beside it), a Hugging Face repo id, bundled:<name> (a model '
+              'trained by this project, e.g. bundled:vitt4-synthetic), or random:<config> '
+              'for tests; or a .onnx / .engine file from `lingbot-depth export`. '
               'Empty: no network (classical backend).'),
     ParamSpec('backend', 'auto', 'Completion backend: network (torch), onnxruntime (.onnx), '
               'tensorrt (.engine), classical, or auto (from model: .onnx onnxruntime, .engine '

@@ -20,8 +20,10 @@ real ``depth_completion_node`` in its own process, plays the frames to it over D
 RealSense driver's topic names, receives refined depth, camera_info, filled mask and point
 cloud, records inputs and outputs into an mcap bag, and writes ``demo_output/``:
 comparison PNGs, a PLY point cloud, the bag and a summary (frames/s, latency, accuracy on
-the sensor's holes, coverage before/after). The classical backend runs unless
-``LINGBOT_DEPTH_MODEL`` (or ``--model``) names a checkpoint.
+the sensor's holes, coverage before/after). The node runs the bundled network trained by
+this project (``bundled:vitt4-synthetic``) unless ``LINGBOT_DEPTH_MODEL`` (or ``--model``)
+names another checkpoint, or '' for the classical backend; the summary sets the node's
+output beside the classical backend's on the same frames and the raw sensor.
 """
 
 import argparse
@@ -34,6 +36,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
 from lingbot_depth_ros.messages import conversions as msg_conversions
 from lingbot_depth_ros.messages.transport import large_data_environment, large_data_profile
 from lingbot_depth_ros.tools.demo.session import DemoSession, INPUT_TOPICS
@@ -41,6 +44,9 @@ from lingbot_depth_ros.tools.evaluation.metrics import depth_metrics, MEASURED
 from lingbot_depth_ros.tools.evaluation.report import comparison_image, write_image
 from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
+
+DEMO_MODEL = 'bundled:vitt4-synthetic'
+DEMO_TOKENS = 768
 
 
 def node_command(model: str, num_tokens: int) -> List[str]:
@@ -112,6 +118,23 @@ def frame_report(frame, refined: np.ndarray) -> Dict[str, float]:
             'rmse_valid_refined_m': on_valid['rmse']}
 
 
+def _mean_reports(reports, prefix: str = '') -> Dict[str, float]:
+    keys = reports[0].keys() if reports else ()
+    out = {}
+    for key in keys:
+        values = [r[key] for r in reports if np.isfinite(r[key])]
+        out[prefix + key] = float(np.mean(values)) if values else float('nan')
+    return out
+
+
+def classical_reports(frames) -> Dict[str, float]:
+    """Run the classical backend in this process on the same frames, for comparison."""
+    backend = create_backend(BackendSettings(backend='classical'))
+    reports = [frame_report(frame, backend.complete(frame.rgb, frame.depth_sensor,
+                                                    frame.K).depth) for frame in frames]
+    return _mean_reports(reports, 'classical_')
+
+
 def summarize(frames, received, session_stats) -> Dict[str, object]:
     """Aggregate per-frame reports and timing into the demo summary."""
     reports = []
@@ -122,14 +145,8 @@ def summarize(frames, received, session_stats) -> Dict[str, object]:
         refined, _ = msg_conversions.depth_from_image(outputs['depth'])
         refined = np.where(refined > 0, refined, np.nan)
         reports.append(frame_report(frame, refined))
-
-    def mean(key):
-        values = [r[key] for r in reports if np.isfinite(r[key])]
-        return float(np.mean(values)) if values else float('nan')
-
-    keys = reports[0].keys() if reports else ()
     return {'frames_sent': len(frames), 'frames_refined': len(reports),
-            **session_stats, **{k: mean(k) for k in keys}}
+            **session_stats, **_mean_reports(reports)}
 
 
 def summary_markdown(summary: Dict[str, object], backend: str) -> str:
@@ -140,16 +157,18 @@ def summary_markdown(summary: Dict[str, object], backend: str) -> str:
              'Latency stamp -> refined depth received: median '
              f"{summary['latency_depth_ms_p50']:.1f} ms, max {summary['latency_depth_ms_max']:.1f}"
              f" ms; -> cloud received: median {summary['latency_cloud_ms_p50']:.1f} ms.", '',
-             '| | sensor | refined |', '|---|---|---|',
-             f"| coverage (pixels with depth) | {summary['coverage_sensor']:.1%} | "
-             f"{summary['coverage_refined']:.1%} |",
-             f"| RMSE on the sensor's holes (m) | no depth | "
-             f"{summary['rmse_holes_refined_m']:.3f} |",
-             f"| MAE on the sensor's holes (m) | no depth | "
-             f"{summary['mae_holes_refined_m']:.3f} |",
-             f"| RMSE where the sensor measured (m) | {summary['rmse_valid_sensor_m']:.3f} | "
-             f"{summary['rmse_valid_refined_m']:.3f} |", '']
-    return '\n'.join(lines)
+             f'| | sensor | classical backend | node ({backend}) |', '|---|---|---|---|']
+    rows = (('coverage (pixels with depth)', 'coverage_sensor', 'coverage_refined', '{:.1%}'),
+            ("RMSE on the sensor's holes (m)", None, 'rmse_holes_refined_m', '{:.3f}'),
+            ("MAE on the sensor's holes (m)", None, 'mae_holes_refined_m', '{:.3f}'),
+            ('RMSE where the sensor measured (m)', 'rmse_valid_sensor_m',
+             'rmse_valid_refined_m', '{:.3f}'))
+    for title, sensor_key, key, form in rows:
+        sensor = 'no depth' if sensor_key is None else form.format(summary[sensor_key])
+        classical = summary.get('classical_' + key)
+        classical = '-' if classical is None else form.format(classical)
+        lines.append(f'| {title} | {sensor} | {classical} | {form.format(summary[key])} |')
+    return '\n'.join(lines + [''])
 
 
 def run_demo(output: Path, num_frames: int, model: str, seed: int = 3, num_tokens: int = 0,
@@ -170,7 +189,7 @@ def run_demo(output: Path, num_frames: int, model: str, seed: int = 3, num_token
     output.mkdir(parents=True)
     # The environment the launch files give every process.
     os.environ.update(large_data_environment(large_data_profile()))
-    backend = f'network {model}' if model else 'classical backend (no model given)'
+    backend = f'network {model}' if model else 'classical backend'
     print(f'demo: rendering {num_frames} synthetic 640x480 RGB-D frames (seed {seed}) ...',
           flush=True)
     frames = synthetic.render_sequence(seed, num_frames)
@@ -193,6 +212,7 @@ def run_demo(output: Path, num_frames: int, model: str, seed: int = 3, num_token
         except subprocess.TimeoutExpired:
             node.kill()
     summary = summarize(frames, received, stats)
+    summary.update(classical_reports(frames))
     summary['backend'] = backend
     write_outputs(output, frames, received, summary, backend)
     return summary
@@ -222,9 +242,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      description=__doc__.strip().splitlines()[0])
     parser.add_argument('--output', type=Path, default=Path('demo_output'))
     parser.add_argument('--frames', type=int, default=12)
-    parser.add_argument('--model', default=os.environ.get('LINGBOT_DEPTH_MODEL', ''),
-                        help='network spec (default: $LINGBOT_DEPTH_MODEL, else classical)')
-    parser.add_argument('--num-tokens', type=int, default=0)
+    parser.add_argument('--model', default=os.environ.get('LINGBOT_DEPTH_MODEL', DEMO_MODEL),
+                        help="network spec, '' for the classical backend (default: "
+                        f'$LINGBOT_DEPTH_MODEL, else {DEMO_MODEL})')
+    parser.add_argument('--num-tokens', type=int, default=DEMO_TOKENS,
+                        help=f'network token budget (default: {DEMO_TOKENS}, about 75 ms a '
+                        '640x480 frame for the bundled model on a 2-core CPU)')
     parser.add_argument('--seed', type=int, default=3)
     args = parser.parse_args(argv)
     if args.frames < 1:

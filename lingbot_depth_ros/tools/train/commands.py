@@ -278,10 +278,14 @@ def _summary(command: str, output: Path, last: Dict[str, float]) -> None:
     _log(f'{command}: done; last training values: {values}')
     val = read_csv(output / 'val.csv')
     if val:
-        best = min(val, key=lambda row: row.get('natural_holes_rmse', float('inf')))
+        best = min(val, key=lambda row: _or_inf(row.get('natural_holes_rmse')))
         _log(f"{command}: validation natural holes RMSE {val[-1].get('natural_holes_rmse', 0):.4f}"
              f" m (best {best.get('natural_holes_rmse', 0):.4f} m at step {int(best['step'])})")
     print(output / 'model.pt')
+
+
+def _or_inf(value) -> float:
+    return float('inf') if value is None or value != value else value
 
 
 def handler(command: str):

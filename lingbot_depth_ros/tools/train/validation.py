@@ -60,7 +60,7 @@ class Validator:
         Evaluate the model; keys are ``<protocol>[_<level>]_<region>_<metric>``.
 
         :param model: the MDMModel being trained (left as it was found).
-        :return: RMSE, MAE and AbsRel per case and region.
+        :return: RMSE, MAE, AbsRel, δ<1.25 and coverage per case and region.
         """
         backend = NetworkBackend(model, device=self.device, num_tokens=self.num_tokens,
                                  warmup=False, tune_allocator=False)
@@ -68,6 +68,7 @@ class Validator:
         metrics = {}
         for row in result.summary_rows():
             label = row['protocol'] if not row['level'] else f"{row['protocol']}_{row['level']}"
-            for name in ('rmse', 'mae', 'absrel'):
+            # Coverage: pixels the mask head keeps; RMSE is NaN when it keeps none.
+            for name in ('rmse', 'mae', 'absrel', 'delta_1_25', 'coverage'):
                 metrics[f"{label}_{row['region']}_{name}"] = float(row[name])
         return metrics
