@@ -17,8 +17,9 @@ Training throughput: optimisation steps per second and samples per second.
 
 Times ``Trainer.train_step`` (forward, L1 + mask BCE, backward, clipping, AdamW) on
 batches of the real dataset pipeline (synthetic scenes, natural masks, augmentation),
-after two warm-up steps. Data (scenes rendered on the fly, masked, augmented) is timed separately (it runs in the training
-process with ``--workers 0``). On the CPU: the configs trained here (vitt4, tiny) at the
+after two warm-up steps. Data (scenes rendered on the fly, masked, augmented) is timed
+separately (it runs in the training process with ``--workers 0``; training reads a
+rendered cache instead). On the CPU: the configs trained here (vitt4, tiny) at the
 default 168x224 crop; with CUDA also the release-like ViT-L at the paper's batch 8.
 Target (issue 10): >= 5 it/s at batch 8 for the small config on this CPU.
 
@@ -79,7 +80,8 @@ def main() -> None:
     if torch.cuda.is_available():
         rows.append(bench('vitl_release_like', 'cuda', 8, (476, 630), args.steps, source))
     print(f'torch {torch.__version__}, {torch.get_num_threads()} CPU threads')
-    print('| config | device | batch | crop | params | it/s | samples/s | data ms/batch (rendered on the fly) |')
+    print('| config | device | batch | crop | params | it/s | samples/s | '
+          'data ms/batch (rendered on the fly) |')
     print('|---|---|---:|---|---:|---:|---:|---:|')
     for r in rows:
         print(f"| {r['config']} | {r['device']} | {r['batch']} | {r['crop']} | "
