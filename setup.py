@@ -23,6 +23,10 @@ setup(
         # Export (onnx, onnxscript: torch.onnx's exporter) and the onnxruntime backend.
         # TensorRT is not an extra: install `tensorrt` by hand on a machine with a GPU.
         'onnx': ['onnx', 'onnxscript', 'onnxruntime'],
+        # Camera SDK sources (sources/): RealSense. pyrealsense2 needs the system libusb-1.0.
+        # Orbbec: `pip install --no-deps pyorbbecsdk2` (its declared dependencies are the
+        # SDK examples' open3d, pygame, ...; the source needs none of them).
+        'cameras': ['pyrealsense2'],
         'test': [
             'pytest', 'hypothesis', 'flake8', 'flake8-builtins', 'flake8-comprehensions',
             'flake8-docstrings', 'flake8-import-order', 'flake8-quotes', 'pydocstyle',

@@ -34,8 +34,9 @@ ALLOWED = {
     'model': (('model',), False),
     'backends': (('backends', 'model', 'geometry'), False),
     'messages': (('messages', 'geometry', 'sync'), True),
-    'node': (('node', 'backends', 'messages', 'geometry', 'sync'), True),
-    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model'), True),
+    'sources': (('sources', 'geometry'), False),
+    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources'), True),
+    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'sources'), True),
 }
 
 
