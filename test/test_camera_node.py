@@ -34,14 +34,13 @@ from lingbot_depth_ros.messages.conversions import depth_from_image
 from lingbot_depth_ros.messages.frame import decode_frame, FrameSettings, limit_output
 from lingbot_depth_ros.messages.topics import REALSENSE_TOPICS
 from lingbot_depth_ros.sources.base import Profile, SdkMissing
+import node_harness as harness
+from node_harness import (load_example, qos_profile, ros_context_fixture, Spinner,
+                          unique_namespace, wait_until)
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
-
-import node_harness as harness
-from node_harness import (load_example, qos_profile, ros_context_fixture, Spinner,
-                          unique_namespace, wait_until)
 
 ROOT = Path(__file__).resolve().parents[1]
 __all__ = ['ros_context_fixture']

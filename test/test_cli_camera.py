@@ -25,21 +25,20 @@ import threading
 import time
 
 from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
+from lingbot_depth_ros.messages.camera import frame_messages
 from lingbot_depth_ros.messages.conversions import depth_from_image
 from lingbot_depth_ros.messages.frame import decode_frame, FrameSettings, limit_output
-from lingbot_depth_ros.messages.camera import frame_messages
 from lingbot_depth_ros.messages.topics import REALSENSE_TOPICS
 from lingbot_depth_ros.sources.base import Profile, SdkMissing
 from lingbot_depth_ros.tools import cli
 from lingbot_depth_ros.tools.bag import messages as bag_msgs
 from lingbot_depth_ros.tools.evaluation.data import read_capture
+import node_harness as harness
+from node_harness import ros_context_fixture, Spinner, unique_namespace, wait_until
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 from rosbags.rosbag2 import Reader
-
-import node_harness as harness
-from node_harness import ros_context_fixture, Spinner, unique_namespace, wait_until
 
 __all__ = ['ros_context_fixture']
 
@@ -68,7 +67,8 @@ def test_play_into_the_node_equals_refine_bag(ros_context, tmp_path):
     namespace = unique_namespace()
     remaps = ['--ros-args'] + [arg for name, topic in (
         ('rgb/image', REALSENSE_TOPICS.rgb), ('depth/image', REALSENSE_TOPICS.depth),
-        ('rgb/camera_info', REALSENSE_TOPICS.info)) for arg in ('-r', f'{name}:={namespace}{topic}')]
+        ('rgb/camera_info', REALSENSE_TOPICS.info))
+        for arg in ('-r', f'{name}:={namespace}{topic}')]
     node = DepthCompletionNode(namespace=namespace, context=ros_context, cli_args=remaps,
                                parameter_overrides=[Parameter('backend', value='classical')])
     tester = harness.Tester(ros_context, namespace, reliability=None)

@@ -164,7 +164,7 @@ def test_realsense_unsupported_profile_names_the_offered_ones(camera):
                        r'profiles: 64x48x30'):
         source.open()
     source = RealSenseSource(profile=Profile(W, H, 15), device_factory=lambda: cam.device)
-    with pytest.raises(UnsupportedProfile, match="no colour stream at 64x48x15"):
+    with pytest.raises(UnsupportedProfile, match='no colour stream at 64x48x15'):
         source.open()
 
 

@@ -117,7 +117,7 @@ class CameraSource:
     camera = ''
     frame_id = 'camera_color_optical_frame'
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: A003 - the SDKs' word
         """Open the camera and start streaming."""
         raise NotImplementedError
 

@@ -162,7 +162,7 @@ class OrbbecSource(CameraSource):
             raise UnsupportedProfile('the Orbbec camera has no %s stream at %s'
                                      % (str(sensor).rsplit('.', 1)[-1], want)) from None
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: A003 - the SDKs' word
         """
         Open the camera and start the colour and depth streams.
 

@@ -76,15 +76,15 @@ def _size(profile) -> str:
 def _registered(colour, depth) -> bool:
     """Return True when a depth profile is already registered to the colour profile."""
     a, b = colour.get_intrinsics(), depth.get_intrinsics()
-    same = [(a.width, a.height, a.fx, a.fy, a.ppx, a.ppy) == (b.width, b.height, b.fx, b.fy,
-                                                               b.ppx, b.ppy)]
+    same = ((a.width, a.height, a.fx, a.fy, a.ppx, a.ppy)
+            == (b.width, b.height, b.fx, b.fy, b.ppx, b.ppy))
     try:
         extrinsics = depth.get_extrinsics_to(colour)
     except RuntimeError:
         return False
     identity = np.allclose(np.reshape(extrinsics.rotation, (3, 3)), np.eye(3)) and \
         np.allclose(extrinsics.translation, 0.0)
-    return same[0] and identity
+    return same and identity
 
 
 class RealSenseSource(CameraSource):
@@ -167,7 +167,7 @@ class RealSenseSource(CameraSource):
                                            -p.width()))
         return (colour, matches[0]), (depth, depth_profiles[0])
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: A003 - the SDKs' word
         """
         Open the camera and start the colour and depth streams.
 

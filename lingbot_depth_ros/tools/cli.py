@@ -258,7 +258,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
     for name, add, run, text in (
-            ('play', add_play_arguments, run_play, 'publish a bag\'s colour, depth and '
+            ('play', add_play_arguments, run_play, "publish a bag's colour, depth and "
              'camera_info with their stamps (feeds the node without ros2 bag)'),
             ('infer', add_infer_arguments, run_infer, 'complete the depth of one frame from '
              'files (PNG / NPY / PLY out)'),

@@ -273,7 +273,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if is_capture_layout(root):
             if args.protocol == 'natural':
                 return _usage(f'--protocol natural: {root} holds captures whose only depth '
-                              'is the sensor\'s (the reference): use blocks')
+                              "is the sensor's (the reference): use blocks")
             protocols = ('blocks',)
             samples = capture_samples(root, args.num_samples)
         elif not folder_has_sensor_depth(root):
