@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_frozen_subscriber.py
 	$(VPY) benchmarks/bench_model.py
 	$(VPY) benchmarks/bench_onnx.py
+	$(VPY) benchmarks/bench_camera_node.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write
