@@ -26,7 +26,14 @@ $(STAMP): $(SETUP_INPUTS)
 	@echo "setup: installing into $(VENV) (ROS 2 wheels, torch==2.13.0 CPU, onnxruntime, package) ..."
 	$(PIP) install -c requirements/constraints.txt -r requirements/ros.txt
 	$(PIP) install -c requirements/constraints.txt torch==2.13.0
-	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,train,test]'
+	$(PIP) install -c requirements/constraints.txt -e '.[model,tools,onnx,train,cameras,test]'
+	$(PIP) install -c requirements/constraints.txt --no-deps pyorbbecsdk2
+	@# pyrealsense2 loads the system libusb-1.0; without it the camera tests skip.
+	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0'; then \
+		echo "setup: installing libusb-1.0 for pyrealsense2"; \
+		(apt-get install -y -qq libusb-1.0-0 || (apt-get update -qq && apt-get install -y -qq libusb-1.0-0)) \
+			|| echo "setup: libusb-1.0 not installed: the RealSense tests will skip"; \
+	fi
 	@if [ -d "$(ROS_WHEELS)" ]; then \
 		echo "setup: installing the ROS 2 launch packages from $(ROS_WHEELS)"; \
 		$(PIP) install -c requirements/constraints.txt -r requirements/ros-python-wheels.txt && \
@@ -57,6 +64,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_model.py
 	$(VPY) benchmarks/bench_onnx.py
 	$(VPY) benchmarks/bench_train.py
+	$(VPY) benchmarks/bench_camera_node.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write

@@ -9,8 +9,7 @@ setup(
     version='0.1.0',
     packages=find_packages(exclude=['test', 'benchmarks']),
     # The bundled trained model: weights, config and model card.
-    package_data={PACKAGE + '.model': ['bundled/*.safetensors', 'bundled/*.json',
-                                       'bundled/*.md']},
+    package_data={PACKAGE + '.model.bundled': ['*.safetensors', '*.json', '*.md']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
@@ -28,6 +27,10 @@ setup(
         # Export (onnx, onnxscript: torch.onnx's exporter) and the onnxruntime backend.
         # TensorRT is not an extra: install `tensorrt` by hand on a machine with a GPU.
         'onnx': ['onnx', 'onnxscript', 'onnxruntime'],
+        # Camera SDK sources (sources/): RealSense. pyrealsense2 needs the system libusb-1.0.
+        # Orbbec: `pip install --no-deps pyorbbecsdk2` (its declared dependencies are the
+        # SDK examples' open3d, pygame, ...; the source needs none of them).
+        'cameras': ['pyrealsense2'],
         'test': [
             'pytest', 'hypothesis', 'flake8', 'flake8-builtins', 'flake8-comprehensions',
             'flake8-docstrings', 'flake8-import-order', 'flake8-quotes', 'pydocstyle',
@@ -42,6 +45,7 @@ setup(
     entry_points={
         'console_scripts': [
             'depth_completion_node = lingbot_depth_ros.node.node:main',
+            'camera_completion_node = lingbot_depth_ros.node.camera_node:main',
             'lingbot-depth = lingbot_depth_ros.tools.cli:main',
         ],
     },

@@ -28,7 +28,7 @@ from pathlib import Path
 import re
 import sys
 
-from lingbot_depth_ros.node.params import PARAMETERS
+from lingbot_depth_ros.node.params import CAMERA_PARAMETERS, PARAMETERS
 from lingbot_depth_ros.tools.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,8 @@ README = ROOT / 'README.md'
 PARAMS_YAML = ROOT / 'config' / 'lingbot_depth.yaml'
 BEGIN = '<!-- generated: %s (make docs) -->'
 END = '<!-- end generated: %s -->'
-COMMANDS = ('refine-bag', 'synth-bag', 'evaluate', 'export')
+COMMANDS = ('refine-bag', 'synth-bag', 'evaluate', 'export', 'play', 'infer', 'capture',
+            'train', 'finetune', 'distill')
 
 
 def _value(value):
@@ -53,10 +54,10 @@ def _type(value):
     return {bool: 'bool', int: 'int', float: 'double', str: 'string'}[type(value)]
 
 
-def node_parameter_table():
-    """Return the Markdown table of the node's parameters."""
+def node_parameter_table(specs=PARAMETERS):
+    """Return the Markdown table of the node's parameters (or of ``specs``)."""
     rows = ['| name | type | default | runtime | meaning |', '|---|---|---|---|---|']
-    for spec in PARAMETERS:
+    for spec in specs:
         meaning = spec.description
         span = spec.int_range or spec.float_range
         if span is not None:
@@ -123,7 +124,8 @@ def command_flag_table(command):
 
 def tables():
     """Return {block name: generated Markdown} for every generated README block."""
-    blocks = {'node parameters': node_parameter_table()}
+    blocks = {'node parameters': node_parameter_table(),
+              'camera node parameters': node_parameter_table(CAMERA_PARAMETERS)}
     blocks.update({'%s flags' % c: command_flag_table(c) for c in COMMANDS})
     return blocks
 

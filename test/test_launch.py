@@ -34,6 +34,7 @@ REQUIRED_ARGS = {
     'lingbot_depth.launch.py': COMMON_ARGS | {'rgb_topic', 'depth_topic', 'camera_info_topic'},
     'realsense.launch.py': COMMON_ARGS | {'launch_camera', 'record'},
     'orbbec.launch.py': COMMON_ARGS | {'launch_camera', 'record', 'orbbec_launch'},
+    'camera_completion.launch.py': COMMON_ARGS | {'camera', 'serial', 'profile', 'publish_raw'},
 }
 CAMERA_COMMON = 'camera_common.launch.py'
 CAMERA_FILES = ('realsense.launch.py', 'orbbec.launch.py')

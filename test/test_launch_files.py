@@ -54,7 +54,7 @@ pytestmark = pytest.mark.ros
 
 LAUNCH = Path(__file__).resolve().parents[1] / 'launch'
 FILES = ('lingbot_depth.launch.py', 'realsense.launch.py', 'orbbec.launch.py',
-         'camera_common.launch.py')
+         'camera_common.launch.py', 'camera_completion.launch.py')
 CAMERAS = [('realsense.launch.py', 'realsense', 'realsense2_camera', 'rs_launch.py'),
            ('orbbec.launch.py', 'orbbec', 'orbbec_camera', 'gemini_330_series.launch.py')]
 # Stands in for a camera driver: one long-running process.

@@ -35,8 +35,10 @@ ALLOWED = {
     'backends': (('backends', 'model', 'geometry'), False),
     'messages': (('messages', 'geometry', 'sync'), True),
     'training': (('training', 'model', 'geometry'), False),
-    'node': (('node', 'backends', 'messages', 'geometry', 'sync'), True),
-    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'training'), True),
+    'sources': (('sources', 'geometry'), False),
+    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources'), True),
+    'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'sources',
+               'training'), True),
 }
 
 

@@ -44,9 +44,10 @@ from typing import Any, Dict, Iterable, Tuple
 
 import torch
 
+from .bundled import bundled_checkpoint
+
 
 MODEL_FILES = ('model.pt', 'model.safetensors')
-BUNDLED_DIR = Path(__file__).resolve().parent / 'bundled'
 BUNDLED_PREFIX = 'bundled:'
 LOGGER = logging.getLogger(__name__)
 # Importing ROS 2 launch installs a logger class that does not propagate; keep the
@@ -144,25 +145,6 @@ def resolve_checkpoint(spec: str, **hf_kwargs) -> Path:
         return download_checkpoint(spec, **hf_kwargs)
     raise FileNotFoundError(f'checkpoint {spec!r}: no such file or directory (and not a '
                             f"Hugging Face repo id 'owner/name')")
-
-
-def bundled_models() -> Tuple[str, ...]:
-    """Return the names of the models shipped in the package."""
-    return tuple(sorted(p.stem for p in BUNDLED_DIR.glob('*.safetensors')))
-
-
-def bundled_checkpoint(name: str) -> Path:
-    """
-    Return the file of a bundled model.
-
-    :param name: e.g. 'vitt4-synthetic' (its model card is ``<name>.md`` beside it).
-    :return: the .safetensors path.
-    """
-    path = BUNDLED_DIR / f'{name}.safetensors'
-    if not name or '/' in name or not path.is_file():
-        raise FileNotFoundError(f'bundled model: expected one of {list(bundled_models())}, '
-                                f'got {name!r}')
-    return path
 
 
 def expected_sha256(path: Path):

@@ -98,6 +98,18 @@ class DepthCompletionNode(Node):
 
         self._topics = InputTopics(*(self.resolve_topic_name(INPUTS[k][0])
                                      for k in ('rgb', 'depth', 'camera_info')))
+        self._worker = threading.Thread(target=self._work, name='lingbot_depth_worker',
+                                        daemon=True)
+        self._worker.start()
+        try:
+            self._start_inputs()
+        except Exception:
+            self.destroy_node()
+            raise
+        self.create_timer(self.config.diagnostics_period, self.publish_diagnostics)
+
+    def _start_inputs(self) -> None:
+        """Subscribe to the inputs (the camera node captures them instead)."""
         self._inputs = qos.InputSubscriptions(
             self, {kind: (topic, msg_type, callback) for (kind, (topic, msg_type)), callback
                    in zip(INPUTS.items(), (self._on_rgb, self._on_depth, self._on_info))},
@@ -106,11 +118,6 @@ class DepthCompletionNode(Node):
                 % (topic, self.config.input_reliability)))
         if self.config.input_reliability == qos.AUTO:
             self.create_timer(QOS_CHECK_PERIOD_S, self._inputs.update)
-        self.create_timer(self.config.diagnostics_period, self.publish_diagnostics)
-
-        self._worker = threading.Thread(target=self._work, name='lingbot_depth_worker',
-                                        daemon=True)
-        self._worker.start()
 
     @property
     def input_reliability(self) -> Dict[str, str]:
@@ -303,18 +310,20 @@ class DepthCompletionNode(Node):
         super().destroy_node()
 
 
-def main(args: Optional[list] = None) -> int:
+def main(args: Optional[list] = None, node_class=None, start_errors: tuple = ()) -> int:
     """
     Run the node until shutdown.
 
     :param args: Command line (ROS arguments), default sys.argv.
+    :param node_class: The node to run (default DepthCompletionNode).
+    :param start_errors: Further exception types that mean the node could not start.
     :return: Exit code: 0 after a normal shutdown, 1 when the node could not start, 130
         when interrupted while starting (loading the model).
     """
     rclpy.init(args=args)
     try:
-        node = DepthCompletionNode()
-    except (ModelLoadError, InvalidParameterValueException) as error:
+        node = (node_class or DepthCompletionNode)()
+    except (ModelLoadError, InvalidParameterValueException) + tuple(start_errors) as error:
         rclpy.logging.get_logger(NODE_NAME).fatal(str(error).splitlines()[0])
         rclpy.try_shutdown()
         return 1

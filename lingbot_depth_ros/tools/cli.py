@@ -17,7 +17,8 @@ The ``lingbot-depth`` command: offline tools of lingbot_depth_ros.
 
 Subcommands: ``refine-bag`` (refine the depth of a recorded rosbag2), ``synth-bag`` (write
 a synthetic RealSense-topic bag), ``evaluate`` (from ``evaluation``), ``export`` (ONNX /
-TensorRT, from ``export``) and ``train`` / ``finetune`` / ``distill`` (from ``train``).
+TensorRT, from ``export``), ``play`` (publish a bag), ``infer`` (one frame from files),
+``capture`` (record a camera) and ``train`` / ``finetune`` / ``distill`` (from ``train``).
 Exit codes: 0 done, 1 failure (one-line reason on stderr), 2 usage error, 130 interrupted
 by Ctrl-C (the output written so far is complete: a bag, or a checkpoint). Heavy modules
 (torch, the renderer) are imported only by the subcommand that needs them, so ``--help``
@@ -31,9 +32,12 @@ import sys
 from typing import List, Optional, Sequence
 
 from lingbot_depth_ros import __version__
+from lingbot_depth_ros.tools.capture import add_capture_arguments, run_capture
 from lingbot_depth_ros.tools.export import add_export_arguments, run_export
+from lingbot_depth_ros.tools.infer import add_infer_arguments, run_infer
 from lingbot_depth_ros.tools.options import (add_backend_arguments, add_frame_arguments,
                                              backend_settings, frame_settings)
+from lingbot_depth_ros.tools.play import add_play_arguments, run_play
 from lingbot_depth_ros.tools.train import commands as training
 
 EXIT_OK = 0
@@ -266,6 +270,17 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         'as ONNX or a TensorRT engine, checked against eager on a frame before it is kept.')
     add_export_arguments(export)
     export.set_defaults(handler=run_export)
+    for name, add, run, text in (
+            ('play', add_play_arguments, run_play, "publish a bag's colour, depth and "
+             'camera_info with their stamps (feeds the node without ros2 bag)'),
+            ('infer', add_infer_arguments, run_infer, 'complete the depth of one frame from '
+             'files (PNG / NPY / PLY out)'),
+            ('capture', add_capture_arguments, run_capture, 'record a camera (RealSense, '
+             'Orbbec SDK) raw and refined to an mcap bag')):
+        sub = subparsers.add_parser(name, help=text, description=text[0].upper() + text[1:]
+                                    + '.')
+        add(sub)
+        sub.set_defaults(handler=run)
     for command, summary in _TRAINING_HELP.items():
         sub = subparsers.add_parser(command, help=summary, description=summary.capitalize()
                                     + '. ' + _TRAINING_DESCRIPTION)

@@ -48,9 +48,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser, with_choice: bool = T
     group = parser.add_argument_group('backend')
     group.add_argument('--model', metavar='PATH_OR_ID', default=_BACKEND.model,
                        help='network checkpoint: model.pt, a directory holding it, a '
-                       '.safetensors file, a Hugging Face repo id, bundled:<name>, or random:<config>; '
-                       'or an '
-                       'exported .onnx / .engine file (lingbot-depth export)')
+                       '.safetensors file, a Hugging Face repo id, bundled:<name>, or '
+                       'random:<config>; or an exported .onnx / .engine file (lingbot-depth '
+                       'export)')
     if with_choice:
         group.add_argument('--backend', choices=BACKENDS, default=_BACKEND.backend,
                            help='completion backend; auto: from --model (none: classical, '

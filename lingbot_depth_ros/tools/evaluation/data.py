@@ -27,7 +27,8 @@ Integer depth images are millimetres times ``depth_scale``; float images and ``.
 arrays are metres; 0, NaN and negative values are invalid.
 
 Single captures as LingBot-Depth's examples ship them (``N/rgb.png|jpg``, ``N/raw_depth.png``
-in uint16 millimetres, ``N/intrinsics.txt``) are read by :func:`read_capture`.
+in uint16 millimetres, ``N/intrinsics.txt``) are read by :func:`read_capture`;
+:func:`capture_samples` evaluates a folder of them with the sensor depth as reference.
 """
 
 from dataclasses import dataclass
@@ -169,6 +170,35 @@ def read_captures(root) -> List[Capture]:
         return []
     return [read_capture(folder) for folder in sorted(root.iterdir())
             if (folder / 'raw_depth.png').is_file()]
+
+
+def is_capture_layout(root) -> bool:
+    """Return whether ``root`` is a capture folder or a folder of capture folders."""
+    root = Path(root)
+    return (root / 'raw_depth.png').is_file() or (
+        not (root / 'rgb').is_dir() and any((p / 'raw_depth.png').is_file()
+                                            for p in root.glob('*')))
+
+
+def capture_samples(root, limit: Optional[int] = None) -> Iterator[Sample]:
+    """
+    Yield the captures under ``root`` (or ``root`` itself) as samples.
+
+    A capture has no ground truth beyond its sensor depth, so the sensor depth is the
+    reference: the blocks protocol hides part of it and scores the backends on the hidden
+    measurements (``sensor`` is None: no natural protocol).
+
+    :param root: a capture folder or a folder of them (e.g. ``test/data/examples``).
+    :param limit: stop after this many samples (None: all).
+    :return: iterator of samples in name order.
+    """
+    root = Path(root)
+    captures = [read_capture(root)] if (root / 'raw_depth.png').is_file() else \
+        read_captures(root)
+    for capture in captures[:limit]:
+        depth = capture.depth_mm.astype(np.float32) * np.float32(0.001)
+        yield Sample(capture.name, capture.rgb, np.where(depth > 0, depth, np.nan), None,
+                     capture.K)
 
 
 def folder_samples(root, depth_scale: float = 0.001,

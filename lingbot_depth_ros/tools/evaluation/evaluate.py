@@ -54,8 +54,9 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 from lingbot_depth_ros.backends.base import Backend, CompletionResult, measured
 from lingbot_depth_ros.backends.classical import ClassicalBackend, CpuBackend, NearestFillBackend
 from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
-from lingbot_depth_ros.tools.evaluation.data import (folder_has_sensor_depth, folder_samples,
-                                                     Sample, synthetic_samples)
+from lingbot_depth_ros.tools.evaluation.data import (capture_samples, folder_has_sensor_depth,
+                                                     folder_samples, is_capture_layout, Sample,
+                                                     synthetic_samples)
 from lingbot_depth_ros.tools.evaluation.metrics import corrupt_depth, LEVELS, MetricSums
 from lingbot_depth_ros.tools.evaluation.report import (comparison_image, markdown_tables,
                                                        write_csv, write_image)
@@ -209,8 +210,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     :param parser: the subcommand's parser.
     """
     parser.add_argument('--data', default='synthetic',
-                        help="'synthetic' (rendered scenes) or a dataset folder with rgb/, "
-                        'gt/, depth/ and intrinsics (default: synthetic)')
+                        help="'synthetic' (rendered scenes), a dataset folder with rgb/, "
+                        'gt/, depth/ and intrinsics, or capture folders (N/rgb.png, '
+                        'N/raw_depth.png, N/intrinsics.txt: the sensor depth is the reference '
+                        'of the blocks protocol) (default: synthetic)')
     parser.add_argument('--protocol', choices=('blocks', 'natural', 'both'), default='both',
                         help='block-wise masking of the ground truth, natural sensor '
                         'failures, or both (default: both)')
@@ -267,12 +270,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         root = Path(args.data)
         if not root.is_dir():
             return _usage(f"--data: expected 'synthetic' or a dataset folder, got {root}")
-        if not folder_has_sensor_depth(root):
+        if is_capture_layout(root):
+            if args.protocol == 'natural':
+                return _usage(f'--protocol natural: {root} holds captures whose only depth '
+                              "is the sensor's (the reference): use blocks")
+            protocols = ('blocks',)
+            samples = capture_samples(root, args.num_samples)
+        elif not folder_has_sensor_depth(root):
             if args.protocol == 'natural':
                 return _usage(f'--protocol natural: {root} has no depth/ folder of sensor '
                               'depth')
             protocols = ('blocks',)
-        samples = folder_samples(root, depth_scale, args.num_samples)
+        if not is_capture_layout(root):
+            samples = folder_samples(root, depth_scale, args.num_samples)
         source = f'folder {root}'
     backends = build_backends(network)
     output = Path(args.output)

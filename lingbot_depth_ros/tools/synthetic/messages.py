@@ -15,32 +15,11 @@
 """ROS messages of synthetic frames (needs sensor_msgs; ``synthetic`` imports it lazily)."""
 
 from lingbot_depth_ros.messages.buffers import header_from_ns
+from lingbot_depth_ros.messages.camera import camera_info
 from lingbot_depth_ros.messages.conversions import depth_to_image, rgb_to_image
-from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
-
-def camera_info(K, width: int, height: int, header: Header) -> CameraInfo:
-    """
-    Return the CameraInfo of an undistorted pinhole camera (plumb_bob, D = 0).
-
-    :param K: 3x3 pixel intrinsics.
-    :param width: image width in pixels.
-    :param height: image height in pixels.
-    :param header: header of the message.
-    :return: the CameraInfo with K, R = identity and P = [K | 0].
-    """
-    info = CameraInfo()
-    info.header = header
-    info.width, info.height = int(width), int(height)
-    info.distortion_model = 'plumb_bob'
-    info.d = [0.0] * 5
-    info.k = [float(v) for v in K.ravel()]
-    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    info.p = [float(K[0, 0]), 0.0, float(K[0, 2]), 0.0,
-              0.0, float(K[1, 1]), float(K[1, 2]), 0.0,
-              0.0, 0.0, 1.0, 0.0]
-    return info
+__all__ = ['camera_info', 'frame_messages']
 
 
 def frame_messages(frame, frame_id: str):
