@@ -362,7 +362,7 @@ def check_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
     raise CheckpointError('\n'.join(lines))
 
 
-def save_checkpoint(model: torch.nn.Module, path) -> Path:
+def save_checkpoint(model: torch.nn.Module, path, dtype: torch.dtype = None) -> Path:
     """
     Save a model in the released format (model.pt) or as .safetensors + config JSON.
 
@@ -372,11 +372,15 @@ def save_checkpoint(model: torch.nn.Module, path) -> Path:
 
     :param model: an MDMModel (its ``model_config`` is saved).
     :param path: destination file.
+    :param dtype: store floating-point weights in this dtype (e.g. torch.float16 halves
+        the file; loading casts them back to the model's dtype). None: as they are.
     :return: the path written.
     """
     path = Path(path)
     config = json.loads(json.dumps(model.model_config))  # plain lists / dicts only
     state = {k: v.detach().to('cpu').contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     partial = path.with_name(path.name + '.partial')
     if path.suffix == '.safetensors':
         from safetensors.torch import save_file
