@@ -18,7 +18,7 @@ setup(
     ],
     # colcon installs ROS dependencies through rosdep (package.xml); torch and the offline
     # tools' libraries come from pip, see README.
-    install_requires=['setuptools', 'numpy'],
+    install_requires=['setuptools', 'numpy', 'transforms3d'],
     extras_require={
         'model': ['torch', 'safetensors', 'huggingface_hub'],
         'tools': ['rosbags', 'tqdm', 'opencv-python-headless', 'scipy', 'Pillow', 'PyYAML'],

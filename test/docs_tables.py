@@ -51,6 +51,8 @@ def _value(value):
 
 
 def _type(value):
+    if isinstance(value, list):
+        return _type(value[0]) + '[]'
     return {bool: 'bool', int: 'int', float: 'double', str: 'string'}[type(value)]
 
 

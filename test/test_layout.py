@@ -31,14 +31,15 @@ ROS = ('rclpy', 'sensor_msgs', 'std_msgs', 'builtin_interfaces', 'diagnostic_msg
 ALLOWED = {
     'geometry': ((), False),
     'sync': ((), False),
+    'points': ((), False),
     'model': (('model',), False),
     'backends': (('backends', 'model', 'geometry'), False),
-    'messages': (('messages', 'geometry', 'sync'), True),
+    'messages': (('messages', 'geometry', 'sync', 'points'), True),
     'training': (('training', 'model', 'geometry'), False),
     'sources': (('sources', 'geometry'), False),
-    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources'), True),
+    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources', 'points'), True),
     'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'sources',
-               'training'), True),
+               'training', 'points'), True),
 }
 
 

@@ -28,6 +28,7 @@ from node_harness import examples_fixture, make_node_fixture, ros_context_fixtur
 from node_harness import FRAME_ID, frame_msgs, image_msg, wait_until
 import numpy as np
 import pytest
+from sensor_msgs.msg import PointCloud2
 
 pytestmark = pytest.mark.ros
 
@@ -205,3 +206,51 @@ def test_generated_frames_are_completed(make_node):
         expected = back_project(depth, frame.K)
         np.testing.assert_allclose(pointcloud2_to_array(cloud)['z'], expected[..., 2],
                                    equal_nan=True)
+
+
+def test_filtered_cloud_in_target_frame(make_node, examples):
+    from lingbot_depth_ros.points import rigid_transform
+    translation, rotation = [0.1, -0.2, 0.5], [-0.5, 0.5, -0.5, 0.5]
+    node, tester = make_node(publish_filtered_cloud=True, target_frame='base_link',
+                             transform_source='static', static_translation=translation,
+                             static_rotation=rotation, crop_box=[0.0, -1.0, -1.0, 2.0, 1.0, 2.0],
+                             voxel_size=0.02, always_process=True)
+    received = []
+    tester.node.create_subscription(PointCloud2, 'points_filtered', received.append, 10)
+    rgb, depth_mm, K = examples[0]
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 5 * S), node=node)
+    assert wait_until(lambda: received and tester.count('depth') == 1)
+    cloud, depth_msg = received[0], tester.outputs('depth')[0]
+    assert cloud.header.frame_id == 'base_link' and stamp_ns(cloud) == 5 * S
+    got = pointcloud2_to_array(cloud)
+    got = np.stack([got['x'], got['y'], got['z']], -1).reshape(-1, 3)
+    # Independent reference: back-project the published depth, transform, crop, voxelise.
+    points = back_project(depth_array(depth_msg), K).reshape(-1, 3)
+    points = points[np.isfinite(points[:, 2])].astype(np.float64)
+    matrix = rigid_transform(translation, rotation)
+    # The published points are float32: round as they do before binning.
+    points = (points @ matrix[:3, :3].T + matrix[:3, 3]).astype(np.float32).astype(np.float64)
+    inside = np.all((points >= [0, -1, -1]) & (points <= [2, 1, 2]), axis=1)
+    cells = {}
+    for point in points[inside]:
+        cells.setdefault(tuple(np.floor(point / 0.02).astype(int)), []).append(point)
+    expected = {cell: np.mean(v, axis=0) for cell, v in cells.items()}
+    assert len(got) == len(expected) > 100
+    # A centroid lies in its own voxel: match them by cell.
+    for centroid in got:
+        cell = tuple(np.floor(centroid.astype(np.float64) / 0.02).astype(int))
+        np.testing.assert_allclose(centroid, expected[cell], atol=1e-5)
+
+
+def test_filtered_cloud_without_a_transform_is_skipped_and_counted(make_node, examples):
+    node, tester = make_node(publish_filtered_cloud=True, target_frame='base_link',
+                             transform_source='tf', always_process=True)
+    received = []
+    tester.node.create_subscription(PointCloud2, 'points_filtered', received.append, 10)
+    rgb, depth_mm, K = examples[0]
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 6 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1)
+    time.sleep(0.3)
+    assert received == []
+    assert node.stats.drops().get('filtered_cloud_no_transform') == 1
+    assert 'points_filtered: skipped' in node.stats.warning

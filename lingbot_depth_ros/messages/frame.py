@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from builtin_interfaces.msg import Time
-from lingbot_depth_ros.geometry import DepthRange, resize_depth_nearest
+from lingbot_depth_ros.geometry import back_project, DepthRange, resize_depth_nearest
 from lingbot_depth_ros.messages.conversions import (camera_info_at_size, camera_info_to_model,
                                                     depth_from_image, depth_to_image,
                                                     depth_to_pointcloud2, mask_to_image,
                                                     rgb_from_image)
+from lingbot_depth_ros.messages.pointcloud import points_to_pointcloud2
+from lingbot_depth_ros.points import crop_box, transform_points, voxel_downsample
 import numpy as np
 from std_msgs.msg import Header
 
@@ -243,6 +245,50 @@ def cloud_output(frame: DecodedFrame, depth: np.ndarray, with_rgb: bool = True,
     return depth_to_pointcloud2(depth, frame.K, frame.header,
                                 rgb=frame.rgb if with_rgb else None,
                                 decimation=decimation, organized=organized)
+
+
+@dataclass(frozen=True)
+class GraspCloudSettings:
+    """
+    The filtered cloud for grasp planners: transformed, cropped, voxel-downsampled.
+
+    :ivar crop_low: (x, y, z) lower corner of the workspace box in the target frame, or
+        None for no crop.
+    :ivar crop_high: upper corner, or None.
+    :ivar voxel_size: voxel edge in metres; 0 keeps every point.
+    :ivar with_rgb: add the ``rgb`` field.
+    """
+
+    crop_low: Optional[tuple] = None
+    crop_high: Optional[tuple] = None
+    voxel_size: float = 0.0
+    with_rgb: bool = True
+
+
+def grasp_cloud_output(frame: DecodedFrame, depth: np.ndarray, matrix: np.ndarray,
+                       target_frame: str, settings: GraspCloudSettings):
+    """
+    Make the filtered cloud: points in ``target_frame``, cropped and downsampled.
+
+    :param frame: the input frame (colour, intrinsics, header).
+    :param depth: float32 HxW refined metres (already limited to the depth range).
+    :param matrix: 4x4 transform target <- camera optical frame.
+    :param target_frame: frame id of the output.
+    :param settings: crop box and voxel size.
+    :return: unorganized sensor_msgs/PointCloud2 stamped like the frame.
+    """
+    points = back_project(depth, frame.K).reshape(-1, 3)
+    finite = np.isfinite(points[:, 2])
+    points = transform_points(points[finite], matrix)
+    colors = frame.rgb.reshape(-1, 3)[finite] if settings.with_rgb else None
+    if settings.crop_low is not None:
+        inside = crop_box(points, settings.crop_low, settings.crop_high)
+        points = points[inside]
+        colors = None if colors is None else colors[inside]
+    if settings.voxel_size > 0:
+        points, colors = voxel_downsample(points, settings.voxel_size, colors)
+    header = Header(stamp=frame.header.stamp, frame_id=target_frame)
+    return points_to_pointcloud2(points, header, colors)
 
 
 def mask_output(frame: DecodedFrame, filled: np.ndarray):

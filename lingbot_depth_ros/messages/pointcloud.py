@@ -178,6 +178,34 @@ def depth_to_pointcloud2(depth_m, K, header, rgb=None, decimation=1,
         is_dense=not organized)
 
 
+def points_to_pointcloud2(points, header, colors=None):
+    """
+    Make an unorganized PointCloud2 (height 1, is_dense) of a point list.
+
+    :param points: (N, 3) float points without NaN, in the header's frame.
+    :param header: std_msgs/Header (copied).
+    :param colors: optional (N, 3) uint8 RGB colours: adds the ``rgb`` field.
+    :return: sensor_msgs/PointCloud2 in the depth_image_proc layout.
+    """
+    points = np.asarray(points, dtype=np.float32)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f'points: expected (N, 3), got {points.shape}')
+    if colors is not None and np.shape(colors) != points.shape:
+        raise ValueError(f'colors: expected {points.shape} uint8, got {np.shape(colors)}')
+    point_step = POINT_STEP_XYZ if colors is None else POINT_STEP_XYZRGB
+    payload = zeroed_bytes(len(points) * point_step)
+    words = writable_view(payload, np.float32).reshape(len(points), point_step // 4)
+    words[:, :3] = points
+    if colors is not None:
+        words.view(np.uint32)[:, _RGB_OFFSET // 4] = pack_rgb(
+            np.asarray(colors, np.uint8)[None])[0]
+    return new_message(
+        PointCloud2, header=copy_header(header), height=1, width=len(points),
+        fields=pointcloud_fields(colors is not None), is_bigendian=_HOST_BIG_ENDIAN,
+        point_step=point_step, row_step=len(points) * point_step, data=payload,
+        is_dense=True)
+
+
 def pointcloud_dtype(fields, point_step, is_bigendian=False):
     """
     Build the numpy structured dtype described by PointCloud2 fields.

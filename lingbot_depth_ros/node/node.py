@@ -29,10 +29,12 @@ from typing import Dict, Optional
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros.backends.base import OutOfMemory
 from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, depth_outputs,
-                                              FrameRejected, InputTopics, mask_output)
+                                              FrameRejected, grasp_cloud_output, InputTopics,
+                                              mask_output)
 from lingbot_depth_ros.node import qos
 from lingbot_depth_ros.node.diagnostics import (diagnostic_array, diagnostic_status, NodeStats,
                                                 WarningThrottle)
+from lingbot_depth_ros.node.grasp_cloud import TargetTransforms
 from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
 from lingbot_depth_ros.node.pipeline import load_backend, ModelLoadError, run_backend
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
@@ -91,6 +93,8 @@ class DepthCompletionNode(Node):
         self._pub_depth = self.create_publisher(Image, 'depth_refined/image', out_qos)
         self._pub_info = self.create_publisher(CameraInfo, 'depth_refined/camera_info', out_qos)
         self._pub_cloud = self.create_publisher(PointCloud2, 'points', out_qos)
+        self._pub_filtered = self.create_publisher(PointCloud2, 'points_filtered', out_qos)
+        self._transforms = TargetTransforms(self)
         self._pub_mask = None
         if self.config.publish_filled_mask:
             self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
@@ -176,7 +180,8 @@ class DepthCompletionNode(Node):
         """Return True when some output has a subscriber or always_process is set."""
         if self.config.always_process:
             return True
-        publishers = [self._pub_depth, self._pub_info, self._pub_cloud, self._pub_mask]
+        publishers = [self._pub_depth, self._pub_info, self._pub_cloud, self._pub_mask,
+                      self._pub_filtered]
         return any(p is not None and p.get_subscription_count() > 0 for p in publishers)
 
     def _deliver(self, frames) -> None:
@@ -248,6 +253,8 @@ class DepthCompletionNode(Node):
             published &= self._publish(self._pub_cloud, cloud_output(
                 decoded, result.depth, config.cloud_rgb, config.cloud_decimation,
                 config.cloud_organized))
+        if config.publish_filtered_cloud and self._wanted(self._pub_filtered, config):
+            published &= self._publish_filtered(decoded, result.depth, config)
         if self._pub_mask is not None and self._wanted(self._pub_mask, config):
             published &= self._publish(self._pub_mask, mask_output(decoded, result.filled))
         self.stats.record_output(
@@ -256,6 +263,17 @@ class DepthCompletionNode(Node):
             forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s,
             backend_other_s=complete_s - forward_s)
         return published
+
+    def _publish_filtered(self, decoded, depth, config: NodeConfig) -> bool:
+        settings, static = config.grasp_cloud()
+        matrix, reason = self._transforms.lookup(config.target_frame, decoded.header.frame_id,
+                                                 decoded.header.stamp, static)
+        if matrix is None:
+            self.stats.record_drop('filtered_cloud_no_transform')
+            self.warn('transform:' + config.target_frame, 'points_filtered: skipped: ' + reason)
+            return True  # the frame's other outputs went out
+        return self._publish(self._pub_filtered, grasp_cloud_output(
+            decoded, depth, matrix, config.target_frame or decoded.header.frame_id, settings))
 
     @staticmethod
     def _wanted(publisher, config: NodeConfig) -> bool:

@@ -23,6 +23,7 @@ of the objects the values configure (``backend_factory.BackendSettings``,
 ``frame_decoding.FrameSettings``, ``geometry.DepthRange``), which the offline tools use too.
 """
 
+import array
 from dataclasses import dataclass, fields
 import math
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
@@ -30,8 +31,10 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 from lingbot_depth_ros.backends.factory import (BACKENDS, BackendSettings, DEVICES_HELP,
                                                 parse_sizes, PRECISIONS)
 from lingbot_depth_ros.geometry import DepthRange
-from lingbot_depth_ros.messages.frame import FrameSettings, MODES
+from lingbot_depth_ros.messages.frame import FrameSettings, GraspCloudSettings, MODES
 from lingbot_depth_ros.node import qos
+from lingbot_depth_ros.points import rigid_transform
+import numpy as np
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 
@@ -113,6 +116,25 @@ PARAMETERS = (
     ParamSpec('num_threads', 0, 'CPU threads of the backend (torch for the network, OpenCV '
               'for the classical one); 0 keeps the library default.',
               int_range=(0, 1024)),
+    ParamSpec('publish_filtered_cloud', False, 'Publish points_filtered: the cloud in '
+              'target_frame, cropped to crop_box and voxel-downsampled (points stays as it '
+              'is for trackers).', runtime=True),
+    ParamSpec('target_frame', '', 'Frame of points_filtered (e.g. base_link); empty: the '
+              'camera optical frame.', runtime=True),
+    ParamSpec('transform_source', 'tf', 'Where the camera -> target_frame transform comes '
+              'from: tf (tf2_ros, at the frame stamp) or static (static_translation and '
+              'static_rotation). A missing transform skips the filtered cloud, counted and '
+              'warned; it is never guessed.', runtime=True, choices=('tf', 'static')),
+    ParamSpec('static_translation', [0.0, 0.0, 0.0], 'Position (x, y, z, metres) of the '
+              'camera optical frame in target_frame, for transform_source static.',
+              runtime=True),
+    ParamSpec('static_rotation', [0.0, 0.0, 0.0, 1.0], 'Orientation (quaternion x, y, z, w) '
+              'of the camera optical frame in target_frame, for transform_source static.',
+              runtime=True),
+    ParamSpec('crop_box', [0.0] * 6, 'Workspace box in target_frame: x_min, y_min, z_min, '
+              'x_max, y_max, z_max (metres); all zeros: no crop.', runtime=True),
+    ParamSpec('voxel_size', 0.0, 'Voxel edge (metres) of the filtered cloud: one centroid per '
+              'voxel; 0 keeps every point.', runtime=True, float_range=(0.0, 1.0)),
 )
 SPECS: Dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}
 
@@ -162,6 +184,13 @@ class NodeConfig:
     warmup_sizes: str = SPECS['warmup_sizes'].default
     cuda_graphs: bool = SPECS['cuda_graphs'].default
     num_threads: int = SPECS['num_threads'].default
+    publish_filtered_cloud: bool = SPECS['publish_filtered_cloud'].default
+    target_frame: str = SPECS['target_frame'].default
+    transform_source: str = SPECS['transform_source'].default
+    static_translation: tuple = tuple(SPECS['static_translation'].default)
+    static_rotation: tuple = tuple(SPECS['static_rotation'].default)
+    crop_box: tuple = tuple(SPECS['crop_box'].default)
+    voxel_size: float = SPECS['voxel_size'].default
 
     def backend_settings(self) -> BackendSettings:
         """
@@ -188,6 +217,26 @@ class NodeConfig:
         return FrameSettings(depth_scale=self.depth_scale,
                              depth_range=DepthRange(self.min_depth, self.max_depth),
                              mode=self.mode)
+
+    def grasp_cloud(self) -> Tuple[GraspCloudSettings, Optional[np.ndarray]]:
+        """
+        Return the filtered cloud's settings and the static transform (when used).
+
+        :return: (settings, 4x4 target <- camera matrix for transform_source static, else
+            None).
+        :raises ValueError: for a bad crop box, quaternion or translation.
+        """
+        box = [float(v) for v in self.crop_box]
+        if len(box) != 6:
+            raise ValueError(f'crop_box: expected 6 values (x_min, y_min, z_min, x_max, y_max, '
+                             f'z_max), got {len(box)}')
+        low, high = (tuple(box[:3]), tuple(box[3:])) if any(box) else (None, None)
+        if low is not None and any(a >= b for a, b in zip(low, high)):
+            raise ValueError(f'crop_box: expected each minimum below its maximum, got {box}')
+        static = None
+        if self.transform_source == 'static':
+            static = rigid_transform(self.static_translation, self.static_rotation)
+        return GraspCloudSettings(low, high, float(self.voxel_size), self.cloud_rgb), static
 
 
 def launch_override_description(name: str) -> str:
@@ -239,6 +288,7 @@ def check_value(name: str, value: Any, values: Dict[str, Any]) -> Optional[str]:
     try:
         backend = config.backend_settings()
         config.frame_settings()
+        config.grasp_cloud()
     except ValueError as error:
         return str(error)
     if config.mode == 'monocular' and backend.kind == 'classical':
@@ -305,7 +355,9 @@ def config_from_values(values: Dict[str, Any]) -> NodeConfig:
     :return: The NodeConfig.
     """
     names = {f.name for f in fields(NodeConfig)}
-    return NodeConfig(**{k: v for k, v in values.items() if k in names})
+    # rclpy gives double arrays as array.array: keep the config hashable and printable.
+    return NodeConfig(**{k: tuple(v) if isinstance(v, (list, array.array)) else v
+                         for k, v in values.items() if k in names})
 
 
 def declare_camera_parameters(node) -> Dict[str, Any]:
