@@ -22,6 +22,7 @@ from node_harness import frame_msgs, wait_until
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
 
 pytestmark = pytest.mark.ros
 
@@ -95,3 +96,31 @@ def test_wrong_frame_size_for_an_exported_network_is_reported(make_node, example
     rgb, depth_mm, K = small_frame(*examples[0])
     tester.publish(*frame_msgs(rgb, depth_mm, K, 80_001 * S), node=node)
     assert wait_until(lambda: tester.count('depth') == 1, timeout=30.0)
+
+
+def test_confidence_output_and_min_confidence(make_node, examples):
+    pytest.importorskip('torch')
+    from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
+    rgb, depth_mm, K = small_frame(*examples[1])
+    node, tester = make_node(model='random:tiny', device='cpu', resolution_level=0,
+                             num_threads=2, publish_confidence=True, min_confidence=0.0,
+                             keep_valid_input=False)
+    received = []
+    tester.node.create_subscription(Image, 'depth_refined/confidence', received.append, 10)
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 70_000 * S), node=node)
+    assert wait_until(lambda: received and tester.count('depth') == 1, timeout=120.0)
+    confidence_msg, depth_msg = received[0], tester.outputs('depth')[0]
+    assert confidence_msg.encoding == '32FC1'
+    assert confidence_msg.header.stamp.sec == depth_msg.header.stamp.sec == 70_000
+    confidence = np.frombuffer(bytes(confidence_msg.data), np.float32).reshape(120, 160)
+    depth = np.frombuffer(bytes(depth_msg.data), np.float32).reshape(120, 160)
+    assert np.all((confidence >= 0) & (confidence <= 1))
+    assert np.isfinite(depth).all()  # min_confidence 0 keeps every pixel
+    # The same frame through the factory: the threshold NaNs exactly the pixels below it.
+    threshold = float(np.median(confidence))
+    backend = create_backend(BackendSettings(model='random:tiny', device='cpu',
+                                             resolution_level=0, keep_valid_input=False,
+                                             min_confidence=threshold, warmup_sizes=()))
+    result = backend.complete(rgb, depth_mm.astype(np.float32) / 1000.0, K)
+    np.testing.assert_allclose(result.confidence, confidence, atol=1e-6)
+    np.testing.assert_array_equal(np.isnan(result.depth), result.confidence < threshold)

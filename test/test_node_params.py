@@ -164,6 +164,8 @@ def test_presets_load_into_the_node(ros_context, preset):
                                cli_args=['--ros-args', '--params-file', str(path)])
     try:
         for name, value in expected.items():
+            # Array parameters are tuples in the config snapshot.
+            value = tuple(value) if isinstance(value, list) else value
             assert getattr(node.config, name) == value, name
     finally:
         node.destroy_node()

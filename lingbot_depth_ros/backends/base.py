@@ -45,12 +45,15 @@ class CompletionResult:
         finite depth.
     :ivar valid_input: bool HxW, pixels whose input depth was a valid measurement.
     :ivar timings: seconds per stage, e.g. ``{'fill': 0.004, 'total': 0.006}``.
+    :ivar confidence: float32 HxW mask-head probability in [0, 1] that the depth is valid,
+        or None (backends without a mask head, the classical one).
     """
 
     depth: np.ndarray
     filled: np.ndarray
     valid_input: np.ndarray
     timings: Dict[str, float] = field(default_factory=dict)
+    confidence: Optional[np.ndarray] = None
 
 
 class OutOfMemory(RuntimeError):

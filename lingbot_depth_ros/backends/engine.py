@@ -93,6 +93,8 @@ class NetworkEngine:
     device = 'cpu'
     keep_valid_input = True
     apply_mask = True
+    # The release thresholds the mask head's probability at 0.5.
+    min_confidence = 0.5
 
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -102,8 +104,8 @@ class NetworkEngine:
         :param rgb: uint8 HxWx3.
         :param depth: float32 HxW metres, or None (monocular).
         :param timings: dict receiving seconds per stage.
-        :return: (depth float32 HxW as predicted, mask bool HxW or None); may be views of
-            reused buffers, valid until the next call.
+        :return: (depth float32 HxW as predicted, mask head probability float32 HxW or
+            None); may be views of reused buffers, valid until the next call.
         """
         raise NotImplementedError
 
@@ -153,9 +155,11 @@ class NetworkEngine:
             self.release_memory()
             raise OutOfMemory(str(error)) from error
         with stage_timer(timings, 'finalize'):
-            if mask is not None:
-                predicted = np.where(mask, predicted, np.float32(np.nan))
+            confidence = None if mask is None else np.array(mask, dtype=np.float32)
+            if confidence is not None and self.apply_mask:
+                predicted = np.where(confidence >= self.min_confidence, predicted,
+                                     np.float32(np.nan))
             refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input)
         timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
         timings['total'] = time.perf_counter() - start
-        return CompletionResult(refined, filled, valid, timings)
+        return CompletionResult(refined, filled, valid, timings, confidence)

@@ -123,6 +123,8 @@ class BackendSettings:
     :ivar warmup_sizes: (H, W) of each frame size the network is warmed up with (and,
         on CUDA, captured for); exported backends warm up at their exported size.
     :ivar cuda_graphs: torch engine on CUDA: replay one captured CUDA graph per size.
+    :ivar min_confidence: network backends: pixels whose mask-head probability is below
+        this get no depth (NaN); 0.5 is the release's threshold, 0 keeps every pixel.
     """
 
     model: str = ''
@@ -135,6 +137,7 @@ class BackendSettings:
     num_threads: int = 0
     warmup_sizes: Tuple[Tuple[int, int], ...] = ((480, 640),)
     cuda_graphs: bool = True
+    min_confidence: float = 0.5
 
     def __post_init__(self):
         """Reject settings that cannot make a backend, naming the setting."""
@@ -172,6 +175,8 @@ class BackendSettings:
                              % (self.resolution_level,))
         if self.num_threads < 0:
             raise ValueError('num_threads: expected >= 0, got %r' % (self.num_threads,))
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError('min_confidence: expected 0..1, got %r' % (self.min_confidence,))
 
     @property
     def kind(self) -> str:
@@ -205,6 +210,13 @@ def create_backend(settings: BackendSettings, logger: Optional[logging.Logger] =
         from lingbot_depth_ros.backends.classical import ClassicalBackend
         return ClassicalBackend(keep_valid_input=settings.keep_valid_input)
     warmup = bool(settings.warmup_sizes)
+    backend = _network_backend(settings, warmup, logger)
+    backend.min_confidence = settings.min_confidence
+    return backend
+
+
+def _network_backend(settings: BackendSettings, warmup: bool, logger):
+    """Build the network backend (torch, onnxruntime or TensorRT) the settings select."""
     if settings.kind == 'onnxruntime':
         from lingbot_depth_ros.backends.onnx import OnnxRuntimeBackend
         return OnnxRuntimeBackend(settings.model, device=settings.device,

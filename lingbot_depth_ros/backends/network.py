@@ -73,7 +73,7 @@ class FrameBuffers:
         if pin:
             self.device_rgb = torch.empty((height, width, 3), dtype=torch.uint8, device=device)
             self.out_depth = torch.empty((height, width), dtype=torch.float32).pin_memory()
-            self.out_mask = torch.empty((height, width), dtype=torch.bool).pin_memory()
+            self.out_mask = torch.empty((height, width), dtype=torch.float32).pin_memory()
 
     def upload(self, rgb: np.ndarray, depth: Optional[np.ndarray]) -> None:
         """Fill ``image`` (RGB in [0, 1], B, 3, H, W) and ``depth`` from numpy frames."""
@@ -90,7 +90,7 @@ class FrameBuffers:
 
     def download(self, depth: torch.Tensor, mask: Optional[torch.Tensor]
                  ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """Bring the (H, W) depth and mask back to the host."""
+        """Bring the (H, W) depth and mask probability back to the host."""
         if depth.device.type != 'cuda':
             return depth.numpy(), None if mask is None else mask.numpy()
         self.out_depth.copy_(depth, non_blocking=True)
@@ -245,8 +245,8 @@ class NetworkBackend(NetworkEngine):
         :param rgb: uint8 HxWx3.
         :param depth: float32 HxW metres, or None (monocular: every depth token dropped).
         :param timings: dict receiving seconds per stage.
-        :return: (depth float32 HxW as predicted, mask bool HxW or None); both are views
-            of reused buffers, valid until the next call.
+        :return: (depth float32 HxW as predicted, mask probability float32 HxW or None);
+            both are views of reused buffers, valid until the next call.
         """
         height, width = rgb.shape[:2]
         buffers = self._buffers_for(height, width)
@@ -258,8 +258,7 @@ class NetworkBackend(NetworkEngine):
                 with self._stage(timings, 'network'):
                     outputs = graph.run(buffers.image, None if depth is None else buffers.depth)
                     predicted = outputs[0][0]
-                    mask = outputs[1][0] > 0.5 if self.apply_mask and len(outputs) > 1 \
-                        else None
+                    mask = outputs[1][0].float() if len(outputs) > 1 else None
                 with self._stage(timings, 'download'):
                     return buffers.download(predicted, mask)
         with torch.inference_mode(), self._autocast():
@@ -277,9 +276,7 @@ class NetworkBackend(NetworkEngine):
             with self._stage(timings, 'postprocess'):
                 output = self.model.postprocess(heads, prepared.image_size)
                 predicted = output['depth_reg'][0].float()  # H, W
-                mask = None
-                if self.apply_mask and 'mask' in output:
-                    mask = output['mask'][0] > 0.5  # H, W
+                mask = output['mask'][0].float() if 'mask' in output else None  # H, W
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
 

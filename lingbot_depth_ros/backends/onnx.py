@@ -125,7 +125,7 @@ class OnnxRuntimeBackend(NetworkEngine):
         :param rgb: uint8 HxWx3 of the exported size.
         :param depth: float32 HxW metres, or None (monocular).
         :param timings: dict receiving seconds for 'upload' and 'network'.
-        :return: (depth float32 HxW, mask bool HxW or None).
+        :return: (depth float32 HxW, mask probability float32 HxW or None).
         :raises ValueError: for a frame of another size.
         """
         check_frame_size(rgb, self.size, self.source)
@@ -136,7 +136,7 @@ class OnnxRuntimeBackend(NetworkEngine):
                 outputs = self.session.run(self.outputs, {'image': image, 'depth': depth_in})
             except Exception as error:  # noqa: B902 - onnxruntime's errors have no common base
                 raise RuntimeError(f'onnxruntime: {error}') from error
-        mask = outputs[1][0] > 0.5 if self.apply_mask and len(outputs) > 1 else None
+        mask = outputs[1][0].astype(np.float32) if len(outputs) > 1 else None
         return outputs[0][0], mask
 
     def status(self) -> Dict[str, str]:

@@ -112,7 +112,8 @@ class TensorRTBackend(NetworkEngine):
         :param rgb: uint8 HxWx3 of the engine's size.
         :param depth: float32 HxW metres, or None (monocular).
         :param timings: dict receiving seconds for 'upload', 'network' and 'download'.
-        :return: (depth float32 HxW, mask bool HxW or None), views of reused buffers.
+        :return: (depth float32 HxW, mask probability float32 HxW or None), views of
+            reused buffers.
         """
         check_frame_size(rgb, self.size, self.source)
         stream = torch.cuda.current_stream(self.torch_device)
@@ -126,7 +127,7 @@ class TensorRTBackend(NetworkEngine):
                     raise RuntimeError(f'tensorrt: {self.source}: execution failed')
                 predicted = self.outputs['predicted_depth'][0]
                 probability = self.outputs.get('mask_probability')
-                mask = probability[0] > 0.5 if self.apply_mask and probability is not None \
+                mask = probability[0].float() if probability is not None \
                     else None
             with stage_timer(timings, 'download'):
                 return self.buffers.download(predicted, mask)

@@ -254,6 +254,22 @@ def mask_to_image(mask, header):
     return _image_message(header, 'mono8', height, width, 1, payload)
 
 
+def confidence_to_image(confidence, header):
+    """
+    Encode a probability map as a 32FC1 sensor_msgs/Image (values clipped to [0, 1]).
+
+    :param confidence: (H, W) float probabilities.
+    :param header: std_msgs/Header for the message (copied), or None.
+    :return: sensor_msgs/Image in 32FC1.
+    """
+    _check_plane(confidence, 'confidence')
+    height, width = confidence.shape
+    payload = zeroed_bytes(height * width * 4)
+    out = writable_view(payload, np.float32).reshape(height, width)
+    np.clip(confidence, 0.0, 1.0, out=out)
+    return _image_message(header, '32FC1', height, width, 4, payload)
+
+
 def rgb_to_image(rgb, header):
     """
     Encode an RGB uint8 (H, W, 3) array as an rgb8 sensor_msgs/Image.

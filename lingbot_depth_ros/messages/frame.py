@@ -30,6 +30,7 @@ from typing import List, Optional
 from builtin_interfaces.msg import Time
 from lingbot_depth_ros.geometry import back_project, DepthRange, resize_depth_nearest
 from lingbot_depth_ros.messages.conversions import (camera_info_at_size, camera_info_to_model,
+                                                    confidence_to_image,
                                                     depth_from_image, depth_to_image,
                                                     depth_to_pointcloud2, mask_to_image,
                                                     rgb_from_image)
@@ -289,6 +290,17 @@ def grasp_cloud_output(frame: DecodedFrame, depth: np.ndarray, matrix: np.ndarra
         points, colors = voxel_downsample(points, settings.voxel_size, colors)
     header = Header(stamp=frame.header.stamp, frame_id=target_frame)
     return points_to_pointcloud2(points, header, colors)
+
+
+def confidence_output(frame: DecodedFrame, confidence: np.ndarray):
+    """
+    Make the confidence image: the mask head's probability that each depth is valid.
+
+    :param frame: the input frame (header).
+    :param confidence: float32 HxW in [0, 1].
+    :return: 32FC1 sensor_msgs/Image.
+    """
+    return confidence_to_image(confidence, frame.header)
 
 
 def mask_output(frame: DecodedFrame, filled: np.ndarray):

@@ -28,9 +28,9 @@ from typing import Dict, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros.backends.base import OutOfMemory
-from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, depth_outputs,
-                                              FrameRejected, grasp_cloud_output, InputTopics,
-                                              mask_output)
+from lingbot_depth_ros.messages.frame import (cloud_output, confidence_output, decode_frame,
+                                              depth_outputs, FrameRejected,
+                                              grasp_cloud_output, InputTopics, mask_output)
 from lingbot_depth_ros.node import qos
 from lingbot_depth_ros.node.diagnostics import (diagnostic_array, diagnostic_status, NodeStats,
                                                 WarningThrottle)
@@ -95,6 +95,10 @@ class DepthCompletionNode(Node):
         self._pub_cloud = self.create_publisher(PointCloud2, 'points', out_qos)
         self._pub_filtered = self.create_publisher(PointCloud2, 'points_filtered', out_qos)
         self._transforms = TargetTransforms(self)
+        self._pub_confidence = None
+        if self.config.publish_confidence:
+            self._pub_confidence = self.create_publisher(Image, 'depth_refined/confidence',
+                                                         out_qos)
         self._pub_mask = None
         if self.config.publish_filled_mask:
             self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
@@ -181,7 +185,7 @@ class DepthCompletionNode(Node):
         if self.config.always_process:
             return True
         publishers = [self._pub_depth, self._pub_info, self._pub_cloud, self._pub_mask,
-                      self._pub_filtered]
+                      self._pub_filtered, self._pub_confidence]
         return any(p is not None and p.get_subscription_count() > 0 for p in publishers)
 
     def _deliver(self, frames) -> None:
@@ -255,6 +259,10 @@ class DepthCompletionNode(Node):
                 config.cloud_organized))
         if config.publish_filtered_cloud and self._wanted(self._pub_filtered, config):
             published &= self._publish_filtered(decoded, result.depth, config)
+        if self._pub_confidence is not None and result.confidence is not None and \
+                self._wanted(self._pub_confidence, config):
+            published &= self._publish(self._pub_confidence,
+                                       confidence_output(decoded, result.confidence))
         if self._pub_mask is not None and self._wanted(self._pub_mask, config):
             published &= self._publish(self._pub_mask, mask_output(decoded, result.filled))
         self.stats.record_output(

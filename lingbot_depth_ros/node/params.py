@@ -116,6 +116,12 @@ PARAMETERS = (
     ParamSpec('num_threads', 0, 'CPU threads of the backend (torch for the network, OpenCV '
               'for the classical one); 0 keeps the library default.',
               int_range=(0, 1024)),
+    ParamSpec('min_confidence', 0.5, 'Network backends: pixels whose mask-head probability '
+              'is below this get no depth (NaN); 0.5 is the release, 0 keeps every pixel.',
+              float_range=(0.0, 1.0)),
+    ParamSpec('publish_confidence', False, 'Publish depth_refined/confidence (32FC1, the mask '
+              "head's probability 0..1 that each pixel's depth is valid; networks with a "
+              'mask head only).'),
     ParamSpec('publish_filtered_cloud', False, 'Publish points_filtered: the cloud in '
               'target_frame, cropped to crop_box and voxel-downsampled (points stays as it '
               'is for trackers).', runtime=True),
@@ -184,6 +190,8 @@ class NodeConfig:
     warmup_sizes: str = SPECS['warmup_sizes'].default
     cuda_graphs: bool = SPECS['cuda_graphs'].default
     num_threads: int = SPECS['num_threads'].default
+    min_confidence: float = SPECS['min_confidence'].default
+    publish_confidence: bool = SPECS['publish_confidence'].default
     publish_filtered_cloud: bool = SPECS['publish_filtered_cloud'].default
     target_frame: str = SPECS['target_frame'].default
     transform_source: str = SPECS['transform_source'].default
@@ -204,6 +212,7 @@ class NodeConfig:
                                resolution_level=self.resolution_level,
                                keep_valid_input=self.keep_valid_input,
                                num_threads=self.num_threads,
+                               min_confidence=self.min_confidence,
                                warmup_sizes=parse_sizes(self.warmup_sizes),
                                cuda_graphs=self.cuda_graphs)
 

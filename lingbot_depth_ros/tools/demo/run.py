@@ -46,7 +46,7 @@ from lingbot_depth_ros.tools.synthetic import renderer as synthetic
 import numpy as np
 
 DEMO_MODEL = 'bundled:vitt4-synthetic'
-DEMO_TOKENS = 768
+DEMO_TOKENS = 192
 
 
 def node_command(model: str, num_tokens: int) -> List[str]:
@@ -246,8 +246,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="network spec, '' for the classical backend (default: "
                         f'$LINGBOT_DEPTH_MODEL, else {DEMO_MODEL})')
     parser.add_argument('--num-tokens', type=int, default=DEMO_TOKENS,
-                        help=f'network token budget (default: {DEMO_TOKENS}, about 75 ms a '
-                        '640x480 frame for the bundled model on a 2-core CPU)')
+                        help=f'network token budget (default: {DEMO_TOKENS}, the grid the '
+                        'bundled model was trained at)')
     parser.add_argument('--seed', type=int, default=3)
     args = parser.parse_args(argv)
     if args.frames < 1:
