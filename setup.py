@@ -15,6 +15,7 @@ setup(
         ('share/' + PACKAGE, ['package.xml']),
         ('share/' + PACKAGE + '/launch', glob('launch/*.launch.py')),
         ('share/' + PACKAGE + '/config', glob('config/*.yaml') + glob('config/*.xml')),
+        ('share/' + PACKAGE + '/rviz', glob('rviz/*.rviz') + glob('rviz/*.json')),
     ],
     # colcon installs ROS dependencies through rosdep (package.xml); torch and the offline
     # tools' libraries come from pip, see README.

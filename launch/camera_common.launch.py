@@ -69,6 +69,8 @@ def generate_launch_description():
                               description='Also record the points cloud (about 300 MB/s '
                                           'at 640x480 and 30 Hz).'),
         DeclareLaunchArgument('large_data_profile', default_value='true'),
+        DeclareLaunchArgument('rviz', default_value='false',
+                              description='Also start RViz2 with rviz/lingbot_depth.rviz.'),
         # The including file passes its driver's names; rgb_topic:=... etc. given on the
         # command line are set before these declarations and so win over them.
         DeclareLaunchArgument('driver_rgb_topic', description="The driver's colour topic."),
@@ -100,6 +102,7 @@ def generate_launch_description():
             'depth_topic': depth_topic,
             'camera_info_topic': info_topic,
             'large_data_profile': LaunchConfiguration('large_data_profile'),
+            'rviz': LaunchConfiguration('rviz'),
         }.items())
     recorder = OpaqueFunction(function=record,
                               condition=IfCondition(LaunchConfiguration('record')))

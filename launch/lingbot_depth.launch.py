@@ -74,10 +74,24 @@ def generate_launch_description():
                                           'settings for large messages.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of the node.'),
+        DeclareLaunchArgument('rviz', default_value='false',
+                              description='Also start RViz2 with rviz/lingbot_depth.rviz.'),
     ]
     return LaunchDescription(
         arguments + large_data_actions(LaunchConfiguration('large_data_profile'))
-        + [OpaqueFunction(function=launch_node)])
+        + [OpaqueFunction(function=launch_node), rviz_node(LaunchConfiguration('rviz'))])
+
+
+def rviz_node(enabled):
+    """
+    Return RViz2 with the package's view (colour, refined depth, clouds), if enabled.
+
+    :param enabled: Substitution of 'true' / 'false'.
+    :return: the rviz2 Node action.
+    """
+    view = PathJoinSubstitution([FindPackageShare(PACKAGE), 'rviz', 'lingbot_depth.rviz'])
+    return Node(package='rviz2', executable='rviz2', name='rviz2', arguments=['-d', view],
+                condition=IfCondition(enabled), output='screen')
 
 
 def parameter_overrides(context):

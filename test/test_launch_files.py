@@ -20,6 +20,7 @@ test_launch.py checks the same files statically everywhere.
 """
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 import threading
@@ -28,6 +29,7 @@ import time
 from lingbot_depth_ros.messages.topics import TOPIC_PRESETS, TopicSet
 from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
 import pytest
+import yaml
 
 # launch.actions, not launch: the repository's launch/ folder imports as an empty namespace
 # package when the ROS 2 launch package is missing.
@@ -278,3 +280,22 @@ def test_camera_launch_processes(name, preset, package, driver_launch, large_dat
     assert started['recorder'].cmd[1:] == [
         'bag', 'record', '-s', 'mcap', topics.rgb, topics.depth, topics.info,
         '/' + namespace + '/depth_refined/image', '/' + namespace + '/depth_refined/camera_info']
+
+
+def test_rviz_is_an_opt_in_node_with_the_shipped_views():
+    description = load_module('lingbot_depth.launch.py').generate_launch_description()
+    rviz = [e for e in description.entities if isinstance(e, Node)
+            and e.node_executable == 'rviz2']
+    assert len(rviz) == 1
+    context = launch.LaunchContext()
+    context.launch_configurations['rviz'] = 'false'
+    assert not rviz[0].condition.evaluate(context)
+    context.launch_configurations['rviz'] = 'true'
+    assert rviz[0].condition.evaluate(context)
+    view = yaml.safe_load((LAUNCH.parent / 'rviz' / 'lingbot_depth.rviz').read_text())
+    topics = {d['Topic']['Value'] for d in view['Visualization Manager']['Displays']
+              if 'Topic' in d}
+    assert {'/camera/depth_refined/image', '/camera/points',
+            '/camera/points_filtered'} <= topics
+    layout = json.loads((LAUNCH.parent / 'rviz' / 'lingbot_depth.foxglove.json').read_text())
+    assert '/camera/points_filtered' in layout['configById']['3D!grasp']['topics']
