@@ -46,6 +46,7 @@ setup(
     entry_points={
         'console_scripts': [
             'depth_completion_node = lingbot_depth_ros.node.node:main',
+            'depth_completion_lifecycle_node = lingbot_depth_ros.node.lifecycle:lifecycle_main',
             'camera_completion_node = lingbot_depth_ros.node.camera_node:main',
             'lingbot-depth = lingbot_depth_ros.tools.cli:main',
         ],

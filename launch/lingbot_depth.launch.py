@@ -74,6 +74,12 @@ def generate_launch_description():
                                           'settings for large messages.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of the node.'),
+        DeclareLaunchArgument('lifecycle', default_value='false',
+                              description='Run the managed (lifecycle) node: configure loads '
+                                          'the model, activate starts the I/O.'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='With lifecycle: configure and activate at once; '
+                                          'false leaves it to a lifecycle manager.'),
         DeclareLaunchArgument('rviz', default_value='false',
                               description='Also start RViz2 with rviz/lingbot_depth.rviz.'),
     ]
@@ -103,14 +109,23 @@ def parameter_overrides(context):
     """
     given = {'model': LaunchConfiguration('model').perform(context),
              'device': LaunchConfiguration('device').perform(context)}
-    return {name: value for name, value in given.items() if value}
+    overrides = {name: value for name, value in given.items() if value}
+    if is_lifecycle(context):
+        overrides['autostart'] = LaunchConfiguration('autostart').perform(context) == 'true'
+    return overrides
+
+
+def is_lifecycle(context) -> bool:
+    """Return whether the launch asks for the lifecycle node."""
+    return LaunchConfiguration('lifecycle', default='false').perform(context).lower() == 'true'
 
 
 def launch_node(context, *args, **kwargs):
     """Return the node action, with the parameter overrides the arguments ask for."""
     return [Node(
         package=PACKAGE,
-        executable='depth_completion_node',
+        executable='depth_completion_lifecycle_node' if is_lifecycle(context)
+        else 'depth_completion_node',
         name='lingbot_depth',
         namespace=LaunchConfiguration('namespace'),
         parameters=[LaunchConfiguration('params_file')] + [

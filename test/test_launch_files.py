@@ -299,3 +299,19 @@ def test_rviz_is_an_opt_in_node_with_the_shipped_views():
             '/camera/points_filtered'} <= topics
     layout = json.loads((LAUNCH.parent / 'rviz' / 'lingbot_depth.foxglove.json').read_text())
     assert '/camera/points_filtered' in layout['configById']['3D!grasp']['topics']
+
+
+@pytest.mark.parametrize('autostart', ['true', 'false'])
+def test_lifecycle_option_runs_the_managed_node(autostart):
+    module = load_module('lingbot_depth.launch.py')
+    context = launch.LaunchContext()
+    context.launch_configurations.update({'model': '', 'device': '', 'lifecycle': 'true',
+                                          'autostart': autostart, 'namespace': '',
+                                          'params_file': 'p.yaml', 'rgb_topic': 'a',
+                                          'depth_topic': 'b', 'camera_info_topic': 'c',
+                                          'log_level': 'info'})
+    assert module.parameter_overrides(context) == {'autostart': autostart == 'true'}
+    node = module.launch_node(context)[0]
+    assert node.node_executable == 'depth_completion_lifecycle_node'
+    context.launch_configurations['lifecycle'] = 'false'
+    assert module.launch_node(context)[0].node_executable == 'depth_completion_node'

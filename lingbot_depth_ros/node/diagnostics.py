@@ -297,3 +297,30 @@ def diagnostic_array(status: DiagnosticStatus, stamp) -> DiagnosticArray:
     array.header.stamp = stamp
     array.status = [status]
     return array
+
+
+def node_diagnostics(node) -> DiagnosticArray:
+    """
+    Build the DiagnosticArray of a depth completion node for the period since the last one.
+
+    :param node: the DepthCompletionNode (its statistics, synchroniser, backend, config).
+    :return: the array with one status.
+    """
+    with node._sync_lock:
+        sync_drops = {k: v for k, v in node._sync.counters.items() if v}
+        held = node._sync.held_without_info
+        waiting = node._sync.info is None
+    snapshot = node.stats.snapshot(extra_drops=sync_drops)
+    if waiting and any(snapshot.input_rates_hz.get(k, 0.0) > 0 for k in ('rgb', 'depth')):
+        snapshot.stall = 'no camera_info received on %s: %d frame pairs held' % (
+            node._topics.info, held)
+    device = node.backend.device
+    snapshot.extra.update(node.backend.status())
+    snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
+    for kind, reliability in node.input_reliability.items():
+        snapshot.extra['input_reliability_' + kind] = reliability
+    info = {'backend': node.backend.name, 'model': node.config.model, 'device': device,
+            'precision': node.config.precision, 'mode': node.config.mode}
+    status = diagnostic_status(snapshot, '%s: depth completion'
+                               % node.get_fully_qualified_name().lstrip('/'), device, info)
+    return diagnostic_array(status, node.get_clock().now().to_msg())

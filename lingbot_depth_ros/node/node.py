@@ -29,11 +29,10 @@ from typing import Dict, Optional
 from diagnostic_msgs.msg import DiagnosticArray
 from lingbot_depth_ros.backends.base import OutOfMemory
 from lingbot_depth_ros.messages.frame import (cloud_output, confidence_output, decode_frame,
-                                              depth_outputs, FrameRejected,
-                                              grasp_cloud_output, InputTopics, mask_output)
+                                              depth_outputs, FrameRejected, grasp_cloud_output,
+                                              InputTopics, mask_output)
 from lingbot_depth_ros.node import qos
-from lingbot_depth_ros.node.diagnostics import (diagnostic_array, diagnostic_status, NodeStats,
-                                                WarningThrottle)
+from lingbot_depth_ros.node.diagnostics import node_diagnostics, NodeStats, WarningThrottle
 from lingbot_depth_ros.node.grasp_cloud import TargetTransforms
 from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
 from lingbot_depth_ros.node.pipeline import load_backend, ModelLoadError, run_backend
@@ -71,24 +70,41 @@ class DepthCompletionNode(Node):
         :raises ModelLoadError: when the backend cannot be created.
         """
         super().__init__(NODE_NAME, **node_options)
-        self._mailbox = Mailbox()
-        self._worker: Optional[threading.Thread] = None
-        self.stats = NodeStats()
-        self._throttle = WarningThrottle(WARN_PERIOD_S)
+        self._init_state()
         try:
-            self.config: NodeConfig = declare_parameters(self, self._on_config_change)
-            self._frame_settings = self.config.frame_settings()
-            self.backend = load_backend(self.config, self.get_logger())
+            self._declare()
+            self._load_backend()
         except Exception:
             # Leave nothing registered in the context of a node that could not start.
             self.destroy_node()
             raise
+        self._open()
+
+    # Phases (the lifecycle variant runs them as transitions) -------------------------------
+    def _init_state(self) -> None:
+        self._mailbox = Mailbox()
+        self._worker: Optional[threading.Thread] = None
+        self.stats = NodeStats()
+        self._throttle = WarningThrottle(WARN_PERIOD_S)
+        self.backend = None
+        self._inputs = None
+        self._sync = None
+        self._timers = []
+        self._publishers_open = []
+
+    def _declare(self) -> None:
+        self.config: NodeConfig = declare_parameters(self, self._on_config_change)
+        self._frame_settings = self.config.frame_settings()
+
+    def _load_backend(self) -> None:
+        self.backend = load_backend(self.config, self.get_logger())
         self.get_logger().info('backend %s ready on %s' % (self.backend.name,
                                                            self.backend.device))
 
+    def _open(self) -> None:
+        """Create the outputs, start the worker, subscribe to the inputs."""
         self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=PENDING_FRAMES)
         self._sync_lock = threading.Lock()
-
         out_qos = qos.sensor_qos(self.config.output_reliability)
         self._pub_depth = self.create_publisher(Image, 'depth_refined/image', out_qos)
         self._pub_info = self.create_publisher(CameraInfo, 'depth_refined/camera_info', out_qos)
@@ -103,9 +119,13 @@ class DepthCompletionNode(Node):
         if self.config.publish_filled_mask:
             self._pub_mask = self.create_publisher(Image, 'depth_refined/filled_mask', out_qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._publishers_open = [p for p in (
+            self._pub_depth, self._pub_info, self._pub_cloud, self._pub_filtered,
+            self._pub_confidence, self._pub_mask, self._pub_diag) if p is not None]
 
         self._topics = InputTopics(*(self.resolve_topic_name(INPUTS[k][0])
                                      for k in ('rgb', 'depth', 'camera_info')))
+        self._mailbox = Mailbox()
         self._worker = threading.Thread(target=self._work, name='lingbot_depth_worker',
                                         daemon=True)
         self._worker.start()
@@ -114,7 +134,28 @@ class DepthCompletionNode(Node):
         except Exception:
             self.destroy_node()
             raise
-        self.create_timer(self.config.diagnostics_period, self.publish_diagnostics)
+        self._timers.append(self.create_timer(self.config.diagnostics_period,
+                                              self.publish_diagnostics))
+
+    def _close(self) -> None:
+        """Stop the inputs, the worker and the outputs; the backend stays loaded."""
+        if self._inputs is not None:
+            self._inputs.close()
+            self._inputs = None
+        for timer in self._timers:
+            self.destroy_timer(timer)
+        self._timers = []
+        self._stop_worker()
+        for publisher in self._publishers_open:
+            self.destroy_publisher(publisher)
+        self._publishers_open = []
+
+    def _stop_worker(self) -> None:
+        self._mailbox.close()
+        if self._worker is not None and self._worker.is_alive() \
+                and threading.current_thread() is not self._worker:
+            self._worker.join(timeout=10.0)
+        self._worker = None
 
     def _start_inputs(self) -> None:
         """Subscribe to the inputs (the camera node captures them instead)."""
@@ -125,19 +166,20 @@ class DepthCompletionNode(Node):
                 'qos:' + topic, '%s: a publisher has incompatible QoS (input_reliability=%s)'
                 % (topic, self.config.input_reliability)))
         if self.config.input_reliability == qos.AUTO:
-            self.create_timer(QOS_CHECK_PERIOD_S, self._inputs.update)
+            self._timers.append(self.create_timer(QOS_CHECK_PERIOD_S, self._inputs.update))
 
     @property
     def input_reliability(self) -> Dict[str, str]:
         """Return the reliability each input is subscribed with, by input kind."""
-        return self._inputs.reliability
+        return {} if self._inputs is None else self._inputs.reliability
 
     # Configuration ------------------------------------------------------------------------
     def _on_config_change(self, config: NodeConfig) -> None:
         # The settings first: a frame being processed reads config, then settings.
         self._frame_settings = config.frame_settings()
         self.config = config
-        self._sync.slop_s = config.sync_slop
+        if self._sync is not None:  # a lifecycle node is not synchronising before activate
+            self._sync.slop_s = config.sync_slop
 
     def warn(self, key: str, text: str, once: bool = False) -> None:
         """
@@ -304,35 +346,13 @@ class DepthCompletionNode(Node):
     # Diagnostics --------------------------------------------------------------------------
     def publish_diagnostics(self) -> DiagnosticArray:
         """Publish (and return) the DiagnosticArray of the period since the last one."""
-        with self._sync_lock:
-            sync_drops = {k: v for k, v in self._sync.counters.items() if v}
-            held = self._sync.held_without_info
-            waiting = self._sync.info is None
-        snapshot = self.stats.snapshot(extra_drops=sync_drops)
-        if waiting and any(snapshot.input_rates_hz.get(k, 0.0) > 0 for k in ('rgb', 'depth')):
-            snapshot.stall = 'no camera_info received on %s: %d frame pairs held' % (
-                self._topics.info, held)
-        device = self.backend.device
-        snapshot.extra.update(self.backend.status())
-        snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
-        for kind, reliability in self.input_reliability.items():
-            snapshot.extra['input_reliability_' + kind] = reliability
-        info = {'backend': self.backend.name,
-                'model': self.config.model, 'device': device,
-                'precision': self.config.precision, 'mode': self.config.mode}
-        status = diagnostic_status(snapshot, '%s: depth completion'
-                                   % self.get_fully_qualified_name().lstrip('/'),
-                                   device, info)
-        array = diagnostic_array(status, self.get_clock().now().to_msg())
+        array = node_diagnostics(self)
         self._publish(self._pub_diag, array)
         return array
 
     def destroy_node(self) -> None:
         """Stop the worker thread, then destroy the node."""
-        self._mailbox.close()
-        if self._worker is not None and self._worker.is_alive() \
-                and threading.current_thread() is not self._worker:
-            self._worker.join(timeout=10.0)
+        self._stop_worker()
         super().destroy_node()
 
 

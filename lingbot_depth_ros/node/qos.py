@@ -139,6 +139,14 @@ class InputSubscriptions:
         self.reliability: Dict[str, str] = {}
         self.update()
 
+    def close(self) -> None:
+        """Destroy every input subscription."""
+        for subscription in self._subscriptions.values():
+            self._node.destroy_subscription(subscription)
+        self._subscriptions.clear()
+        self.reliability.clear()
+        self._inputs = {}
+
     def update(self) -> None:
         """Resolve each input's reliability against its publishers; re-subscribe on change."""
         for kind, (topic, msg_type, callback) in self._inputs.items():
