@@ -28,7 +28,8 @@ from pathlib import Path
 import re
 import sys
 
-from lingbot_depth_ros.node.params import CAMERA_PARAMETERS, PARAMETERS
+from lingbot_depth_ros.node.camera_params import CAMERA_PARAMETERS
+from lingbot_depth_ros.node.params import PARAMETERS
 from lingbot_depth_ros.tools.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]

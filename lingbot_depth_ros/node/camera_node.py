@@ -35,7 +35,7 @@ from lingbot_depth_ros.messages.camera import frame_messages
 from lingbot_depth_ros.messages.conversions import depth_to_image
 from lingbot_depth_ros.messages.topics import TOPIC_PRESETS
 from lingbot_depth_ros.node import node as completion, qos
-from lingbot_depth_ros.node.params import declare_camera_parameters
+from lingbot_depth_ros.node.camera_params import declare_camera_parameters
 from lingbot_depth_ros.sources.base import CameraSource, create_source, SourceError
 from lingbot_depth_ros.sync import MatchedFrame
 from sensor_msgs.msg import CameraInfo, Image
