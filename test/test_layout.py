@@ -32,14 +32,16 @@ ALLOWED = {
     'geometry': ((), False),
     'sync': ((), False),
     'points': ((), False),
+    'temporal': ((), False),
     'model': (('model',), False),
     'backends': (('backends', 'model', 'geometry'), False),
     'messages': (('messages', 'geometry', 'sync', 'points'), True),
     'training': (('training', 'model', 'geometry'), False),
     'sources': (('sources', 'geometry'), False),
-    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources', 'points'), True),
+    'node': (('node', 'backends', 'messages', 'geometry', 'sync', 'sources', 'points',
+              'temporal'), True),
     'tools': (('tools', 'backends', 'messages', 'geometry', 'sync', 'model', 'sources',
-               'training', 'points'), True),
+               'training', 'points', 'temporal'), True),
 }
 
 

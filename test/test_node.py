@@ -254,3 +254,23 @@ def test_filtered_cloud_without_a_transform_is_skipped_and_counted(make_node, ex
     assert received == []
     assert node.stats.drops().get('filtered_cloud_no_transform') == 1
     assert 'points_filtered: skipped' in node.stats.warning
+
+
+def test_temporal_filter_averages_a_static_scene(make_node, examples):
+    from rclpy.parameter import Parameter
+    node, tester = make_node(temporal_filter=True, temporal_alpha=0.5, temporal_change=0.05)
+    rgb, depth_mm, K = examples[0]
+    nearer = np.where(depth_mm > 0, (depth_mm * 1.02).astype(np.uint16), 0)  # 2 %: gated in
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 9 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1)
+    tester.publish(*frame_msgs(rgb, nearer, K, 9 * S + 100 * MS), node=node)
+    assert wait_until(lambda: tester.count('depth') == 2)
+    first, second = (depth_array(m) for m in tester.outputs('depth'))
+    measured = depth_mm > 0
+    expected = first[measured] + 0.5 * (nearer[measured] / 1000.0 - first[measured])
+    np.testing.assert_allclose(second[measured], expected, rtol=1e-5)
+    assert node.set_parameters([Parameter('temporal_filter', value=False)])[0].successful
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 10 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 3)
+    np.testing.assert_allclose(depth_array(tester.outputs('depth')[2])[measured],
+                               depth_mm[measured] / 1000.0, rtol=1e-6)

@@ -16,9 +16,7 @@
 The ``lingbot_depth`` node: RGB-D in, completed depth, camera_info and point cloud out.
 
 Subscription callbacks only pair messages (sync.FrameSynchronizer) and leave the newest pair
-in a single-slot Mailbox; one worker thread converts, completes and publishes it. Parameters
-are in node_params, statistics and diagnostics in node_stats, the per-frame work in
-node_pipeline, QoS choices in qos.
+in a single-slot Mailbox; one worker thread converts, completes and publishes it.
 """
 
 import sys
@@ -37,6 +35,7 @@ from lingbot_depth_ros.node.grasp_cloud import TargetTransforms
 from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
 from lingbot_depth_ros.node.pipeline import load_backend, ModelLoadError, run_backend
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
+from lingbot_depth_ros.temporal import TemporalFilter
 import rclpy
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
@@ -89,6 +88,7 @@ class DepthCompletionNode(Node):
         self.backend = None
         self._inputs = None
         self._sync = None
+        self._temporal = None
         self._timers = []
         self._publishers_open = []
 
@@ -215,6 +215,7 @@ class DepthCompletionNode(Node):
             jumped = self._sync.counters[STAMP_JUMP_BACK] > jumps
             waiting = self._sync.info is None
         if jumped:
+            self._temporal = None  # a bag loop or clock reset: do not average across it
             self.warn('stamp_jump:' + topic, '%s: stamp jumped backwards (bag loop or clock '
                       'reset): synchronizer reset' % topic)
         if waiting:
@@ -285,6 +286,8 @@ class DepthCompletionNode(Node):
             self.get_logger().error(self.stats.error, throttle_duration_sec=WARN_PERIOD_S)
             return False
         self.stats.error = None
+        if config.temporal_filter:
+            result.depth = self._temporal_for(config).update(result.depth)
         # Depth and camera_info first: the cloud costs a few ms more to build and send.
         depth_image, info, clipped = depth_outputs(decoded, result.depth,
                                                    config.output_encoding)
@@ -313,6 +316,12 @@ class DepthCompletionNode(Node):
             forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s,
             backend_other_s=complete_s - forward_s)
         return published
+
+    def _temporal_for(self, config: NodeConfig) -> TemporalFilter:
+        wanted = (config.temporal_alpha, config.temporal_change)
+        if self._temporal is None or self._temporal.settings != wanted:
+            self._temporal = TemporalFilter(*wanted)
+        return self._temporal
 
     def _publish_filtered(self, decoded, depth, config: NodeConfig) -> bool:
         settings, static = config.grasp_cloud()

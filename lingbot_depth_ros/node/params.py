@@ -122,6 +122,15 @@ PARAMETERS = (
     ParamSpec('publish_confidence', False, 'Publish depth_refined/confidence (32FC1, the mask '
               "head's probability 0..1 that each pixel's depth is valid; networks with a "
               'mask head only).'),
+    ParamSpec('temporal_filter', False, 'Smooth the output over time for static scenes: '
+              'exponential average per pixel while its depth changes less than '
+              'temporal_change (relative); restarts when much of the frame changes.',
+              runtime=True),
+    ParamSpec('temporal_alpha', 0.3, 'Weight of the new frame in the temporal filter '
+              '(1: no smoothing).', runtime=True, float_range=(0.01, 1.0)),
+    ParamSpec('temporal_change', 0.03, 'Relative depth change beyond which a pixel skips the '
+              'temporal average (something moved there).', runtime=True,
+              float_range=(0.001, 1.0)),
     ParamSpec('publish_filtered_cloud', False, 'Publish points_filtered: the cloud in '
               'target_frame, cropped to crop_box and voxel-downsampled (points stays as it '
               'is for trackers).', runtime=True),
@@ -176,6 +185,9 @@ class NodeConfig:
     num_threads: int = SPECS['num_threads'].default
     min_confidence: float = SPECS['min_confidence'].default
     publish_confidence: bool = SPECS['publish_confidence'].default
+    temporal_filter: bool = SPECS['temporal_filter'].default
+    temporal_alpha: float = SPECS['temporal_alpha'].default
+    temporal_change: float = SPECS['temporal_change'].default
     publish_filtered_cloud: bool = SPECS['publish_filtered_cloud'].default
     target_frame: str = SPECS['target_frame'].default
     transform_source: str = SPECS['transform_source'].default

@@ -54,9 +54,11 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 from lingbot_depth_ros.backends.base import Backend, CompletionResult, measured
 from lingbot_depth_ros.backends.classical import ClassicalBackend, CpuBackend, NearestFillBackend
 from lingbot_depth_ros.backends.factory import BackendSettings, create_backend
+from lingbot_depth_ros.temporal import TemporalFilter
 from lingbot_depth_ros.tools.evaluation.data import (capture_samples, folder_has_sensor_depth,
                                                      folder_samples, is_capture_layout, Sample,
                                                      synthetic_samples)
+from lingbot_depth_ros.tools.evaluation.flicker import sequence_flicker, sequence_frames
 from lingbot_depth_ros.tools.evaluation.metrics import corrupt_depth, LEVELS, MetricSums
 from lingbot_depth_ros.tools.evaluation.report import (comparison_image, markdown_tables,
                                                        write_csv, write_image)
@@ -230,6 +232,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--height', type=int, default=480, help='synthetic image height')
     parser.add_argument('--no-png', action='store_true',
                         help='skip the per-sample comparison images')
+    parser.add_argument('--flicker-frames', type=int, default=0, metavar='N',
+                        help='also measure flicker on synthetic camera paths of N frames '
+                        '(one per sample, at most 3), each backend with and without the '
+                        'temporal filter (default: 0, off)')
     # The network (--model) is evaluated beside the fixed baselines, hence no --backend.
     add_backend_arguments(parser, with_choice=False)
     add_frame_arguments(parser.add_argument_group('depth (folder datasets)'), with_range=False)
@@ -297,12 +303,55 @@ def run_evaluate(args: argparse.Namespace) -> int:
               f'{", ".join(b.name for b in backends)}. Metrics on pixels with valid ground '
               'truth; RMSE/MAE/AbsRel over pixels with an output, δ counts a missing output '
               'as a miss.\n\n')
+    if args.flicker_frames > 1:
+        sequences = min(args.num_samples or 8, 3)
+        tables += '\n' + flicker_table(backends, args.seed, sequences, args.flicker_frames,
+                                       args.width, args.height)
     (output / 'results.md').write_text(header + tables)
     write_csv(summary + result.rows, output / 'results.csv')
     print(tables)
     print(f'wrote {output / "results.md"}, {output / "results.csv"}'
           + ('' if image_dir is None else f' and comparison images in {image_dir}'))
     return EXIT_OK
+
+
+def flicker_table(backends, seed: int, sequences: int, n_frames: int, width: int,
+                  height: int) -> str:
+    """
+    Measure flicker on synthetic camera paths; return a Markdown table.
+
+    :param backends: the evaluated backends.
+    :param seed: first scene seed.
+    :param sequences: number of sequences (scenes).
+    :param n_frames: frames per sequence.
+    :param width: image width.
+    :param height: image height.
+    :return: the table (mean over sequences, metres).
+    """
+    rows = {}
+    for scene in range(seed, seed + sequences):
+        for column, static in (('static camera', True), ('moving camera', False)):
+            _log(f'evaluate: flicker of scene {scene} ({n_frames} frames, {column})')
+            frames = sequence_frames(scene, n_frames, static, width, height)
+            rows.setdefault('sensor', {}).setdefault(column, []).append(
+                sequence_flicker(frames, None))
+            for backend in backends:
+                if isinstance(backend, SensorAsIs):
+                    continue
+                for filtered in (False, True):
+                    name = backend.name + (' + temporal filter' if filtered else '')
+                    value = sequence_flicker(frames, backend,
+                                             TemporalFilter() if filtered else None)
+                    rows.setdefault(name, {}).setdefault(column, []).append(value)
+    lines = ['## Flicker on static surfaces', '',
+             'Mean |change| between consecutive frames after warping the previous output by '
+             'the known camera motion, on pixels whose ground truth is consistent (metres). '
+             'The temporal filter smooths in image space: it helps a static camera and '
+             'resets itself when the camera moves.', '',
+             '| output | static camera [m] | moving camera [m] |', '|---|---:|---:|']
+    lines += [f"| {name} | {np.nanmean(v['static camera']):.4f} | "
+              f"{np.nanmean(v['moving camera']):.4f} |" for name, v in rows.items()]
+    return '\n'.join(lines) + '\n'
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
