@@ -32,7 +32,8 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 from lingbot_depth_ros.messages.transport import large_data_environment, PROFILE_FILE
-from lingbot_depth_ros.node.params import CAMERA_PARAMETERS, launch_override_description
+from lingbot_depth_ros.node.camera_params import CAMERA_PARAMETERS
+from lingbot_depth_ros.node.params import launch_override_description
 
 PACKAGE = 'lingbot_depth_ros'
 

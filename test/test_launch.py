@@ -185,13 +185,17 @@ def test_orbbec_default_launch_file():
 
 def test_node_launch_runs_the_installed_executable():
     tree = ast.parse((LAUNCH / 'lingbot_depth.launch.py').read_text())
-    (node,) = calls(tree, 'Node')
-    assert keyword(node, 'executable').value == 'depth_completion_node'
-    assert keyword(node, 'name').value == 'lingbot_depth'
+    (node,) = [c for c in calls(tree, 'Node') if keyword(c, 'name').value == 'lingbot_depth']
+    # depth_completion_node, or the lifecycle variant with lifecycle:=true.
+    executable = keyword(node, 'executable')
+    assert (executable.body.value, executable.orelse.value) == (
+        'depth_completion_lifecycle_node', 'depth_completion_node')
     remapped = {e.elts[0].value for e in keyword(node, 'remappings').elts}
     assert remapped == {'rgb/image', 'depth/image', 'rgb/camera_info'}
     setup = (ROOT / 'setup.py').read_text()
     assert "'depth_completion_node = lingbot_depth_ros.node.node:main'" in setup
+    assert ("'depth_completion_lifecycle_node = lingbot_depth_ros.node.lifecycle:"
+            "lifecycle_main'") in setup
     assert "glob('launch/*.launch.py')" in setup and "glob('config/*.xml')" in setup
 
 
