@@ -23,6 +23,7 @@ node process(es) (RSS and private memory, summed; one model resident versus N).
 
     python benchmarks/bench_multi_camera.py                       # tiny network, N = 2
     python benchmarks/bench_multi_camera.py --cameras 3 --duration 30
+    python benchmarks/bench_multi_camera.py --threads 2 --separate-threads 1 --rounds 2
     python benchmarks/bench_multi_camera.py --model random:vits_a --param resolution_level:=0
 """
 

@@ -165,6 +165,9 @@ def test_one_process_serves_two_cameras_over_dds(two_cameras, examples):
         sensor = examples[index][1].astype(np.float32).ravel() / 1000.0
         measured = sensor > 0
         np.testing.assert_allclose(depth[measured], sensor[measured], rtol=1e-6)  # kept
+    # A runtime change on the main node reaches every camera's node.
+    assert rig.node.set_parameters([Parameter('cloud_decimation', value=2)])[0].successful
+    assert [c.config.cloud_decimation for c in rig.channels] == [2, 2]
     statuses = {}
     for tester in rig.testers:
         assert wait_until(lambda: tester.count('diagnostics') > 0, timeout=5.0)

@@ -43,6 +43,7 @@ from rclpy.parameter import Parameter
 
 # Every topic a channel subscribes or publishes under its namespace (absolute ones, such as
 # /diagnostics and /tf, need no resolving).
+RUNTIME = frozenset(spec.name for spec in PARAMETERS if spec.runtime)
 CHANNEL_TOPICS = tuple(topic for topic, _ in INPUTS.values()) + (
     'depth_refined/image', 'depth_refined/camera_info', 'points', 'points_filtered',
     'depth_refined/confidence', 'depth_refined/filled_mask')
@@ -159,6 +160,10 @@ class CameraGroup:
         except Exception:
             self.close()
             raise
+        # A runtime change on the main node applies to every camera (set one camera's own
+        # node to change only that one).
+        parent.add_post_set_parameters_callback(self._forward_parameters)
+        self._forwarding = True
         self._worker = threading.Thread(target=self._work, name='lingbot_depth_cameras',
                                         daemon=True)
         self._worker.start()
@@ -169,6 +174,14 @@ class CameraGroup:
         parent.get_logger().info('serving %d cameras with one %s model: %s' % (
             len(self.channels), self.backend.name,
             ', '.join(c.get_fully_qualified_name() for c in self.channels)))
+
+    def _forward_parameters(self, parameters) -> None:
+        forwarded = [Parameter(p.name, value=_plain(p.value)) for p in parameters
+                     if p.name in RUNTIME]
+        for channel in list(self.channels):
+            for result in channel.set_parameters(forwarded) if forwarded else ():
+                if not result.successful:
+                    channel.get_logger().warning('parameter not taken: ' + result.reason)
 
     def _work(self) -> None:
         while True:
@@ -215,6 +228,9 @@ class CameraGroup:
 
     def close(self) -> None:
         """Stop the worker, then remove and destroy the camera nodes."""
+        if getattr(self, '_forwarding', False):
+            self.parent.remove_post_set_parameters_callback(self._forward_parameters)
+            self._forwarding = False
         self.mailbox.close()
         worker = getattr(self, '_worker', None)
         if worker is not None and worker.is_alive() and \
