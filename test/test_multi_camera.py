@@ -207,7 +207,8 @@ def test_lifecycle_node_opens_and_closes_its_cameras(ros_context, examples):
     namespace = unique_namespace()
     node = LifecycleDepthCompletionNode(
         namespace=namespace, context=ros_context,
-        parameter_overrides=[Parameter('cameras', value=list(CAMERAS))])
+        parameter_overrides=[Parameter('cameras', value=list(CAMERAS)),
+                             Parameter('use_sim_time', value=True)])
     testers = [Consumer(ros_context, namespace + '/' + camera) for camera in CAMERAS]
     spinner = Spinner(ros_context, node, *(t.node for t in testers))
     try:
@@ -216,6 +217,7 @@ def test_lifecycle_node_opens_and_closes_its_cameras(ros_context, examples):
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         channels = node.child_nodes()
         assert [c.get_namespace() for c in channels] == [namespace + '/' + c for c in CAMERAS]
+        assert all(c.get_parameter('use_sim_time').value for c in channels)  # the main clock
         # The camera nodes were added to the spinning executor: frames go through.
         assert wait_until(lambda: all(t.connected(c) for t, c in zip(testers, channels)))
         rgb, depth_mm, K = examples[0]

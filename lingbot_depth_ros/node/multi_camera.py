@@ -41,9 +41,10 @@ from lingbot_depth_ros.node.params import PARAMETERS
 from lingbot_depth_ros.node.pipeline import run_backend_batch
 from rclpy.parameter import Parameter
 
+# Parameters a change of on the main node is passed on to every camera node.
+RUNTIME = frozenset(spec.name for spec in PARAMETERS if spec.runtime)
 # Every topic a channel subscribes or publishes under its namespace (absolute ones, such as
 # /diagnostics and /tf, need no resolving).
-RUNTIME = frozenset(spec.name for spec in PARAMETERS if spec.runtime)
 CHANNEL_TOPICS = tuple(topic for topic, _ in INPUTS.values()) + (
     'depth_refined/image', 'depth_refined/camera_info', 'points', 'points_filtered',
     'depth_refined/confidence', 'depth_refined/filled_mask')
@@ -146,6 +147,8 @@ class CameraGroup:
         values = [Parameter(spec.name, value=_plain(parent.get_parameter(spec.name).value))
                   for spec in PARAMETERS if spec.name != 'cameras']
         values.append(Parameter('cameras', value=['']))
+        # Not a node parameter of ours, but the camera nodes must keep the main node's clock.
+        values.append(Parameter('use_sim_time', value=parent.get_parameter('use_sim_time').value))
         base = parent.get_namespace().rstrip('/')
         try:
             for camera in parent.config.camera_namespaces:
