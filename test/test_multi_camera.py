@@ -14,6 +14,9 @@
 
 """Several cameras, one model: batched completion and one process serving two cameras."""
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -22,12 +25,14 @@ from lingbot_depth_ros.node.multi_camera import BatchMailbox
 from lingbot_depth_ros.node.params import check_cameras
 from lingbot_depth_ros.sync import MatchedFrame
 from node_harness import examples_fixture, ros_context_fixture  # noqa: F401
-from node_harness import frame_msgs, Spinner, unique_namespace, wait_until
+from node_harness import frame_msgs, qos_profile, Spinner, unique_namespace, wait_until
 from node_harness import Tester as Consumer
 import numpy as np
 import pytest
+import rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from sensor_msgs.msg import CameraInfo, Image
 
 S = 10 ** 9
 CAMERAS = ('left', 'right')
@@ -232,3 +237,66 @@ def test_lifecycle_node_opens_and_closes_its_cameras(ros_context, examples):
         node.destroy_node()
         for tester in testers:
             tester.destroy()
+
+
+def test_the_executable_serves_cameras_with_process_remaps(ros_context, examples, tmp_path):
+    """depth_completion_node with cameras in its own process; one input remapped by -r."""
+    namespace = unique_namespace()
+    command = [sys.executable, '-m', 'lingbot_depth_ros.node.node', '--ros-args',
+               '-r', '__ns:=' + namespace, '-p', 'cameras:=[left, right]',
+               '-r', 'left/rgb/image:=%s/left_colour' % namespace]
+    log = (tmp_path / 'node.log').open('wb')
+    process = subprocess.Popen(command, stdout=log, stderr=log)
+    node = rclpy.create_node('camera_side', context=ros_context)
+    inputs = {camera: [node.create_publisher(
+        msg_type, topic % (namespace, camera), qos_profile('reliable'))
+        for msg_type, topic in ((Image, '%s/%s/rgb/image'), (Image, '%s/%s/depth/image'),
+                                (CameraInfo, '%s/%s/rgb/camera_info'))] for camera in CAMERAS}
+    inputs['left'][0] = node.create_publisher(Image, namespace + '/left_colour',
+                                              qos_profile('reliable'))
+    received = {camera: [] for camera in CAMERAS}
+    outputs = [node.create_subscription(
+        Image, '%s/%s/depth_refined/image' % (namespace, camera), received[camera].append,
+        qos_profile('reliable')) for camera in CAMERAS]
+    spinner = Spinner(ros_context, node)
+    try:
+        assert wait_until(lambda: all(s.get_publisher_count() for s in outputs) and all(
+            p.get_subscription_count() for pubs in inputs.values() for p in pubs),
+            timeout=60.0), (tmp_path / 'node.log').read_text()
+        rgb, depth_mm, K = examples[0]
+        for _ in range(30):  # the node subscribes reliable once it sees our publishers
+            for index, camera in enumerate(CAMERAS):
+                msgs = frame_msgs(rgb, depth_mm, K, (400_000 + index) * S, camera + '_optical')
+                inputs[camera][2].publish(msgs[2])
+                inputs[camera][0].publish(msgs[0])
+                inputs[camera][1].publish(msgs[1])
+            if wait_until(lambda: all(received.values()), timeout=1.0):
+                break
+        for index, camera in enumerate(CAMERAS):
+            header = received[camera][0].header
+            assert header.stamp.sec == 400_000 + index
+            assert header.frame_id == camera + '_optical'
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        spinner.stop()
+        node.destroy_node()
+        if process.poll() is None:
+            process.kill()
+        log.close()
+
+
+def test_the_camera_node_refuses_cameras(ros_context):
+    from lingbot_depth_ros.node.camera_node import CameraCompletionNode
+
+    class NeverOpened:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    source = NeverOpened()
+    with pytest.raises(ValueError, match='cameras: the camera node serves the one camera'):
+        CameraCompletionNode(source=source, namespace=unique_namespace(), context=ros_context,
+                             parameter_overrides=[Parameter('cameras', value=['a', 'b'])])
+    assert source.closed
