@@ -28,7 +28,8 @@ FRAMES = 3
 @pytest.fixture(scope='module')
 def demo_output(tmp_path_factory):
     output = tmp_path_factory.mktemp('demo') / 'demo_output'
-    env = dict(os.environ, LINGBOT_DEPTH_MODEL='')
+    env = dict(os.environ)
+    env.pop('LINGBOT_DEPTH_MODEL', None)  # the default: the bundled trained network
     result = subprocess.run(
         [sys.executable, '-m', 'lingbot_depth_ros.tools.demo.run', '--frames', str(FRAMES),
          '--output', str(output)], env=env, capture_output=True, text=True, timeout=240)
@@ -53,6 +54,17 @@ def test_demo_summary_shows_holes_filled(demo_output):
     assert summary['hole_pixels'] > 0 and summary['holes_filled'] > 0.9
     assert 0 < summary['rmse_holes_refined_m'] < 5.0
     assert summary['latency_depth_ms_p50'] > 0
+    assert summary['backend'] == 'network bundled:vitt4-synthetic'
+    # The classical backend ran on the same frames for the side-by-side table.
+    assert summary['classical_holes_filled'] > 0.9
+    assert 0 < summary['classical_rmse_holes_refined_m'] < 5.0
+
+
+def test_demo_table_sets_network_beside_classical_and_sensor(demo_output):
+    output, stdout = demo_output
+    table = (output / 'summary.md').read_text()
+    assert '| | sensor | classical backend | node (network bundled:vitt4-synthetic) |' in table
+    assert table in stdout.replace('\r', '')
 
 
 def test_demo_ply_is_readable(demo_output):
