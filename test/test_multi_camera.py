@@ -180,6 +180,9 @@ def test_one_process_serves_two_cameras_over_dds(two_cameras, examples):
         statuses[status.name] = {kv.key: kv.value for kv in status.values}
     assert sorted(statuses) == ['%s/%s/lingbot_depth: depth completion'
                                 % (rig.namespace.strip('/'), c) for c in CAMERAS]
+    for values in statuses.values():  # three rounds of two cameras: one or two per batch
+        sizes = dict(item.split('x') for item in values['batches'].split())
+        assert sum(int(size) * int(n) for size, n in sizes.items()) == 6
 
 
 def test_frames_of_two_cameras_complete_in_one_batch(two_cameras, examples, tiny_backend):

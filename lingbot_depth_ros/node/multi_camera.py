@@ -36,6 +36,8 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
+from diagnostic_msgs.msg import KeyValue
+from lingbot_depth_ros.node.diagnostics import node_diagnostics
 from lingbot_depth_ros.node.node import DepthCompletionNode, INPUTS
 from lingbot_depth_ros.node.params import PARAMETERS
 from lingbot_depth_ros.node.pipeline import run_backend_batch
@@ -119,6 +121,13 @@ class CameraChannel(DepthCompletionNode):
     def _work(self) -> None:
         return  # the group's worker completes this camera's frames
 
+    def publish_diagnostics(self):
+        """Publish (and return) this camera's status, with the batches run so far."""
+        array = node_diagnostics(self)
+        array.status[0].values.append(KeyValue(key='batches', value=self._group.batches_text()))
+        self._publish(self._pub_diag, array)
+        return array
+
     def _deliver(self, frames) -> None:
         if not frames:
             return
@@ -177,6 +186,11 @@ class CameraGroup:
         parent.get_logger().info('serving %d cameras with one %s model: %s' % (
             len(self.channels), self.backend.name,
             ', '.join(c.get_fully_qualified_name() for c in self.channels)))
+
+    def batches_text(self) -> str:
+        """Return the batches run so far by size, e.g. '1x3 2x40' (3 single, 40 pairs)."""
+        counts = dict(self.batches)  # one copy (atomic in CPython) while the worker counts
+        return ' '.join('%dx%d' % (size, count) for size, count in sorted(counts.items()))
 
     def _forward_parameters(self, parameters) -> None:
         forwarded = [Parameter(p.name, value=_plain(p.value)) for p in parameters
