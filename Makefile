@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(VPY) benchmarks/bench_onnx.py
 	$(VPY) benchmarks/bench_train.py
 	$(VPY) benchmarks/bench_camera_node.py
+	$(VPY) benchmarks/bench_multi_camera.py
 
 docs: $(STAMP)
 	$(VPY) test/docs_tables.py --write

@@ -80,6 +80,11 @@ def generate_launch_description():
         DeclareLaunchArgument('autostart', default_value='true',
                               description='With lifecycle: configure and activate at once; '
                                           'false leaves it to a lifecycle manager.'),
+        DeclareLaunchArgument('cameras', default_value='',
+                              description='Camera namespaces this one process serves with one '
+                                          'model, comma-separated (e.g. left,right; each '
+                                          'under namespace); empty: the params_file decides '
+                                          '(one camera by default).'),
         DeclareLaunchArgument('rviz', default_value='false',
                               description='Also start RViz2 with rviz/lingbot_depth.rviz.'),
     ]
@@ -102,7 +107,7 @@ def rviz_node(enabled):
 
 def parameter_overrides(context):
     """
-    Return the node parameters the launch arguments set: model and device when not empty.
+    Return the node parameters the launch arguments set: model, device, cameras when given.
 
     :param context: the launch context.
     :return: dict of parameter name -> value (empty: params_file decides).
@@ -110,6 +115,9 @@ def parameter_overrides(context):
     given = {'model': LaunchConfiguration('model').perform(context),
              'device': LaunchConfiguration('device').perform(context)}
     overrides = {name: value for name, value in given.items() if value}
+    cameras = LaunchConfiguration('cameras', default='').perform(context)
+    if cameras.strip():
+        overrides['cameras'] = cameras.replace(',', ' ').split()
     if is_lifecycle(context):
         overrides['autostart'] = LaunchConfiguration('autostart').perform(context) == 'true'
     return overrides

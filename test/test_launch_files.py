@@ -221,6 +221,14 @@ def test_empty_model_and_device_keep_the_params_file(model, device, expected):
     assert load_module('lingbot_depth.launch.py').parameter_overrides(context) == expected
 
 
+def test_cameras_argument_serves_several_cameras_in_one_process():
+    context = launch.LaunchContext()
+    context.launch_configurations.update({'model': '', 'device': '',
+                                          'cameras': 'left, right'})
+    overrides = load_module('lingbot_depth.launch.py').parameter_overrides(context)
+    assert overrides == {'cameras': ['left', 'right']}
+
+
 @pytest.mark.parametrize('large_data', ['true', 'false'])
 @pytest.mark.parametrize('name, preset, package, driver_launch', CAMERAS)
 def test_camera_launch_processes(name, preset, package, driver_launch, large_data, tmp_path,

@@ -23,7 +23,7 @@ only ``predict``; none of this module imports them (no torch here).
 """
 
 import time
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
                                              measured, OutOfMemory, stage_timer)
@@ -129,6 +129,26 @@ class NetworkEngine:
                          np.float64)
             self.complete(rgb, depth, K)
 
+    def predict_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]],
+                      timings: Dict[str, float]
+                      ) -> List[Tuple[np.ndarray, Optional[np.ndarray]]]:
+        """
+        Run the network on several checked frames; here one :meth:`predict` after another.
+
+        Engines that can batch (the torch engine) override it with one forward pass.
+
+        :param frames: ``(rgb, depth or None)`` of each frame.
+        :param timings: dict receiving seconds per stage, summed over the frames.
+        :return: ``(depth, probability or None)`` per frame, arrays of their own.
+        """
+        outputs = []
+        for rgb, depth in frames:
+            predicted, mask = self.predict(rgb, depth, timings)
+            # predict may return views of reused buffers: keep a copy of each frame's.
+            outputs.append((np.array(predicted, copy=True),
+                            None if mask is None else np.array(mask, copy=True)))
+        return outputs
+
     def complete(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                  K: np.ndarray) -> CompletionResult:
         """
@@ -142,24 +162,53 @@ class NetworkEngine:
             ``finalize``, ``forward`` (the network's stages) and ``total``.
         :raises OutOfMemory: when the device ran out of memory (buffers and cache freed).
         """
+        return self.complete_batch([(rgb, depth, K)], batched=False)[0]
+
+    def complete_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray],
+                                                    np.ndarray]],
+                       batched: bool = True) -> List[CompletionResult]:
+        """
+        Refine several frames (several cameras) with one forward pass where the engine can.
+
+        Each result is that of :meth:`complete` on its frame alone (the network masks each
+        sample's padded depth tokens), within float rounding.
+
+        :param frames: ``(rgb, depth or None, K)`` of each frame, as for :meth:`complete`.
+        :param batched: False runs :meth:`predict` (one frame) instead of
+            :meth:`predict_batch`.
+        :return: one CompletionResult per frame; the stage timings (and ``forward``) are
+            those of the whole batch.
+        :raises OutOfMemory: when the device ran out of memory (buffers and cache freed).
+        """
         start = time.perf_counter()
-        rgb, depth, K = check_inputs(rgb, depth, K)
+        checked = [check_inputs(rgb, depth, K) for rgb, depth, K in frames]
         timings: Dict[str, float] = {}
-        valid = measured(depth, rgb.shape[:2])
         try:
-            predicted, mask = self.predict(rgb, depth, timings)
+            if batched:
+                outputs = self.predict_batch([(rgb, depth) for rgb, depth, _ in checked],
+                                             timings)
+            else:
+                outputs = [self.predict(checked[0][0], checked[0][1], timings)]
         except RuntimeError as error:
             # torch.cuda.OutOfMemoryError, cuDNN / cuBLAS, onnxruntime, TensorRT.
             if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
                 raise
             self.release_memory()
             raise OutOfMemory(str(error)) from error
-        with stage_timer(timings, 'finalize'):
-            confidence = None if mask is None else np.array(mask, dtype=np.float32)
-            if confidence is not None and self.apply_mask:
-                predicted = np.where(confidence >= self.min_confidence, predicted,
-                                     np.float32(np.nan))
-            refined, filled = finalize_depth(predicted, depth, valid, self.keep_valid_input)
         timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
-        timings['total'] = time.perf_counter() - start
-        return CompletionResult(refined, filled, valid, timings, confidence)
+        results = []
+        for (rgb, depth, _), (predicted, mask) in zip(checked, outputs):
+            valid = measured(depth, rgb.shape[:2])
+            frame_timings = dict(timings)
+            with stage_timer(frame_timings, 'finalize'):
+                confidence = None if mask is None else np.array(mask, dtype=np.float32)
+                if confidence is not None and self.apply_mask:
+                    predicted = np.where(confidence >= self.min_confidence, predicted,
+                                         np.float32(np.nan))
+                refined, filled = finalize_depth(predicted, depth, valid,
+                                                 self.keep_valid_input)
+            results.append(CompletionResult(refined, filled, valid, frame_timings, confidence))
+        total = time.perf_counter() - start
+        for result in results:
+            result.timings['total'] = total
+        return results

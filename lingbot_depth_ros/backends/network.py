@@ -24,7 +24,7 @@ onnxruntime and TensorRT backends; :func:`.factory.create_backend` picks a backe
 """
 
 import logging
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lingbot_depth_ros.backends.base import stage_timer
 from lingbot_depth_ros.backends.engine import NetworkEngine
@@ -279,6 +279,47 @@ class NetworkBackend(NetworkEngine):
                 mask = output['mask'][0].float() if 'mask' in output else None  # H, W
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
+
+    def predict_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]],
+                      timings: Dict[str, float]
+                      ) -> List[Tuple[np.ndarray, Optional[np.ndarray]]]:
+        """
+        Run frames of one size as one batch through the network (several cameras).
+
+        Frames of different sizes, a single frame, or a CUDA-graph engine (one captured
+        graph per size, batch 1) run one after another. A monocular frame joins the batch
+        with an all-zero depth map, which the network reads as no depth at all.
+
+        :param frames: ``(rgb uint8 HxWx3, depth float32 HxW or None)`` per frame.
+        :param timings: dict receiving seconds per stage of the batch.
+        :return: ``(depth float32 HxW, probability float32 HxW or None)`` per frame.
+        """
+        sizes = {rgb.shape[:2] for rgb, _ in frames}
+        if len(frames) < 2 or len(sizes) > 1 or self._graph_for(*sizes.pop()) is not None:
+            return super().predict_batch(frames, timings)
+        device = self.torch_device
+        with torch.inference_mode(), self._autocast():
+            with self._stage(timings, 'upload'):
+                rgb = torch.from_numpy(np.stack([rgb for rgb, _ in frames])).to(device)
+                image = rgb.permute(0, 3, 1, 2).float().div_(255.0).contiguous()  # B3HW
+                depth = None
+                if any(d is not None for _, d in frames):
+                    zeros = np.zeros(frames[0][0].shape[:2], dtype=np.float32)
+                    depth = torch.from_numpy(np.stack(
+                        [zeros if d is None else d for _, d in frames])).to(device)
+            with self._stage(timings, 'preprocess'):
+                prepared = self.model.preprocess(image, self.token_budget(), depth)
+            with self._stage(timings, 'encoder'):
+                features, cls_token = self._encoder(
+                    prepared, static_shapes=self.model.static_shapes)
+            with self._stage(timings, 'decoder'):
+                heads = self._decode(features, cls_token, prepared.aspect_ratio)
+            with self._stage(timings, 'postprocess'):
+                output = self.model.postprocess(heads, prepared.image_size)
+            with self._stage(timings, 'download'):
+                predicted = output['depth_reg'].float().cpu().numpy()  # B, H, W
+                mask = output['mask'].float().cpu().numpy() if 'mask' in output else None
+        return [(predicted[i], None if mask is None else mask[i]) for i in range(len(frames))]
 
     def release_memory(self) -> None:
         """Drop reused buffers, captured graphs and the CUDA cache (after out-of-memory)."""

@@ -66,6 +66,13 @@ class CameraCompletionNode(completion.DepthCompletionNode):
         self.frames_captured = 0
         super().__init__(**node_options)
 
+    def _open(self) -> None:
+        if self.config.camera_namespaces:
+            self.destroy_node()
+            raise ValueError('cameras: the camera node serves the one camera it opens; run '
+                             'depth_completion_node with cameras for several')
+        super()._open()
+
     def _start_inputs(self) -> None:
         self._inputs = None
         camera = declare_camera_parameters(self)

@@ -16,7 +16,9 @@
 The ``lingbot_depth`` node: RGB-D in, completed depth, camera_info and point cloud out.
 
 Subscription callbacks only pair messages (sync.FrameSynchronizer) and leave the newest pair
-in a single-slot Mailbox; one worker thread converts, completes and publishes it.
+in a single-slot Mailbox; one worker thread converts, completes and publishes it (the work on
+one frame is ``frame_work.FrameWork``'s). With ``cameras`` the node serves several cameras,
+each through a node of its own (``multi_camera``).
 """
 
 import sys
@@ -25,20 +27,14 @@ import time
 from typing import Dict, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
-from lingbot_depth_ros.backends.base import OutOfMemory
-from lingbot_depth_ros.messages.frame import (cloud_output, confidence_output, decode_frame,
-                                              depth_outputs, FrameRejected, grasp_cloud_output,
-                                              InputTopics, mask_output)
+from lingbot_depth_ros.messages.frame import InputTopics
 from lingbot_depth_ros.node import qos
 from lingbot_depth_ros.node.diagnostics import node_diagnostics, NodeStats, WarningThrottle
+from lingbot_depth_ros.node.frame_work import FrameWork, WARN_PERIOD_S
 from lingbot_depth_ros.node.grasp_cloud import TargetTransforms
 from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
-from lingbot_depth_ros.node.pipeline import load_backend, ModelLoadError, run_backend
+from lingbot_depth_ros.node.pipeline import load_backend, run_backend
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
-from lingbot_depth_ros.temporal import TemporalFilter
-import rclpy
-from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -50,15 +46,12 @@ INPUTS = {
 }
 # Seconds between looks at the publishers of the inputs (input_reliability: auto).
 QOS_CHECK_PERIOD_S = 0.5
-WARN_PERIOD_S = 5.0
 # Unpaired messages kept per stream, and pairs held until the first camera_info: enough for
 # a depth stream lagging colour by a few frames; the node only ever processes the newest.
 PENDING_FRAMES = 10
-# Exit code after Ctrl-C during start-up (128 + SIGINT, as a shell reports it).
-EXIT_INTERRUPTED = 130
 
 
-class DepthCompletionNode(Node):
+class DepthCompletionNode(FrameWork, Node):
     """RGB-D depth completion node; see README.md for topics and parameters."""
 
     def __init__(self, **node_options):
@@ -91,6 +84,7 @@ class DepthCompletionNode(Node):
         self._temporal = None
         self._timers = []
         self._publishers_open = []
+        self._cameras = None
 
     def _declare(self) -> None:
         self.config: NodeConfig = declare_parameters(self, self._on_config_change)
@@ -103,6 +97,10 @@ class DepthCompletionNode(Node):
 
     def _open(self) -> None:
         """Create the outputs, start the worker, subscribe to the inputs."""
+        if self.config.camera_namespaces:
+            from lingbot_depth_ros.node.multi_camera import CameraGroup
+            self._cameras = CameraGroup(self)  # one node per camera, this one's model
+            return
         self._sync = FrameSynchronizer(slop_s=self.config.sync_slop, max_pending=PENDING_FRAMES)
         self._sync_lock = threading.Lock()
         out_qos = qos.sensor_qos(self.config.output_reliability)
@@ -139,6 +137,9 @@ class DepthCompletionNode(Node):
 
     def _close(self) -> None:
         """Stop the inputs, the worker and the outputs; the backend stays loaded."""
+        if self._cameras is not None:
+            self._cameras.close()
+            self._cameras = None
         if self._inputs is not None:
             self._inputs.close()
             self._inputs = None
@@ -265,92 +266,14 @@ class DepthCompletionNode(Node):
         :return: True when outputs were published.
         """
         start = time.perf_counter()
-        config, settings = self.config, self._frame_settings
-        try:
-            decoded = decode_frame(frame.rgb, frame.depth, frame.info, settings, self._topics)
-        except FrameRejected as rejected:
-            self.stats.record_drop(rejected.reason)
-            self.warn(rejected.reason + ':' + rejected.topic, str(rejected))
+        ready = self.prepare(frame)
+        if ready is None:
             return False
-        for notice in decoded.notices:
-            self.warn(notice.key, notice.text, once=notice.once)
         try:
-            result, complete_s, forward_s = run_backend(self.backend, decoded, settings)
-        except OutOfMemory as error:
-            self.stats.record_drop('out_of_memory')
-            self.warn('out_of_memory', 'out of GPU memory, frame skipped: %s' % error)
-            return False
+            result, complete_s, forward_s = run_backend(self.backend, ready[0], ready[2])
         except Exception as error:  # noqa: B902 - a failing backend must not stop the node
-            self.stats.record_drop('backend_error')
-            self.stats.error = 'model failure: %s: %s' % (type(error).__name__, error)
-            self.get_logger().error(self.stats.error, throttle_duration_sec=WARN_PERIOD_S)
-            return False
-        self.stats.error = None
-        if config.temporal_filter:
-            result.depth = self._temporal_for(config).update(result.depth)
-        # Depth and camera_info first: the cloud costs a few ms more to build and send.
-        depth_image, info, clipped = depth_outputs(decoded, result.depth,
-                                                   config.output_encoding)
-        if clipped:
-            self.warn('clipped', 'depth_refined/image: %d pixels beyond 65.535 m clipped in '
-                      '16UC1' % clipped)
-        published = self._publish(self._pub_depth, depth_image)
-        published &= self._publish(self._pub_info, info)
-        now_ns = self.get_clock().now().nanoseconds
-        published_ns = time.monotonic_ns()
-        if config.publish_cloud and self._wanted(self._pub_cloud, config):
-            published &= self._publish(self._pub_cloud, cloud_output(
-                decoded, result.depth, config.cloud_rgb, config.cloud_decimation,
-                config.cloud_organized))
-        if config.publish_filtered_cloud and self._wanted(self._pub_filtered, config):
-            published &= self._publish_filtered(decoded, result.depth, config)
-        if self._pub_confidence is not None and result.confidence is not None and \
-                self._wanted(self._pub_confidence, config):
-            published &= self._publish(self._pub_confidence,
-                                       confidence_output(decoded, result.confidence))
-        if self._pub_mask is not None and self._wanted(self._pub_mask, config):
-            published &= self._publish(self._pub_mask, mask_output(decoded, result.filled))
-        self.stats.record_output(
-            stamp_to_publish_s=(now_ns - frame.stamp_ns) / 1e9,
-            receive_to_publish_s=(published_ns - frame.received_ns) / 1e9,
-            forward_s=forward_s, overhead_s=time.perf_counter() - start - forward_s,
-            backend_other_s=complete_s - forward_s)
-        return published
-
-    def _temporal_for(self, config: NodeConfig) -> TemporalFilter:
-        wanted = (config.temporal_alpha, config.temporal_change)
-        if self._temporal is None or self._temporal.settings != wanted:
-            self._temporal = TemporalFilter(*wanted)
-        return self._temporal
-
-    def _publish_filtered(self, decoded, depth, config: NodeConfig) -> bool:
-        settings, static = config.grasp_cloud()
-        matrix, reason = self._transforms.lookup(config.target_frame, decoded.header.frame_id,
-                                                 decoded.header.stamp, static)
-        if matrix is None:
-            self.stats.record_drop('filtered_cloud_no_transform')
-            self.warn('transform:' + config.target_frame, 'points_filtered: skipped: ' + reason)
-            return True  # the frame's other outputs went out
-        return self._publish(self._pub_filtered, grasp_cloud_output(
-            decoded, depth, matrix, config.target_frame or decoded.header.frame_id, settings))
-
-    @staticmethod
-    def _wanted(publisher, config: NodeConfig) -> bool:
-        return config.always_process or publisher.get_subscription_count() > 0
-
-    def _publish(self, publisher, msg) -> bool:
-        try:
-            publisher.publish(msg)
-            return True
-        except (RuntimeError, OSError) as error:
-            if not self.context.ok():
-                return False  # shutting down (Ctrl-C): nothing to report
-
-            # rclpy raises RCLError (a RuntimeError) for large reliable messages under load.
-            self.stats.record_drop('publish_error')
-            self.warn('publish:' + publisher.topic_name, '%s: publish failed: %s'
-                      % (publisher.topic_name, error))
-            return False
+            return self.backend_failed(error)
+        return self.finish(frame, ready, result, start, complete_s, forward_s)
 
     # Diagnostics --------------------------------------------------------------------------
     def publish_diagnostics(self) -> DiagnosticArray:
@@ -359,15 +282,22 @@ class DepthCompletionNode(Node):
         self._publish(self._pub_diag, array)
         return array
 
+    def child_nodes(self) -> list:
+        """Return the nodes of the cameras this node serves (``cameras``), to be spun too."""
+        return [] if self._cameras is None else list(self._cameras.channels)
+
     def destroy_node(self) -> None:
-        """Stop the worker thread, then destroy the node."""
+        """Stop the worker thread (and the camera nodes), then destroy the node."""
+        if getattr(self, '_cameras', None) is not None:
+            self._cameras.close()
+            self._cameras = None
         self._stop_worker()
         super().destroy_node()
 
 
 def main(args: Optional[list] = None, node_class=None, start_errors: tuple = ()) -> int:
     """
-    Run the node until shutdown.
+    Run the node until shutdown (see ``entry.run_node``).
 
     :param args: Command line (ROS arguments), default sys.argv.
     :param node_class: The node to run (default DepthCompletionNode).
@@ -375,25 +305,8 @@ def main(args: Optional[list] = None, node_class=None, start_errors: tuple = ())
     :return: Exit code: 0 after a normal shutdown, 1 when the node could not start, 130
         when interrupted while starting (loading the model).
     """
-    rclpy.init(args=args)
-    try:
-        node = (node_class or DepthCompletionNode)()
-    except (ModelLoadError, InvalidParameterValueException) + tuple(start_errors) as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(str(error).splitlines()[0])
-        rclpy.try_shutdown()
-        return 1
-    except KeyboardInterrupt:
-        rclpy.logging.get_logger(NODE_NAME).info('interrupted while starting')
-        rclpy.try_shutdown()
-        return EXIT_INTERRUPTED
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    from lingbot_depth_ros.node.entry import run_node
+    return run_node(args, node_class or DepthCompletionNode, NODE_NAME, start_errors)
 
 
 if __name__ == '__main__':

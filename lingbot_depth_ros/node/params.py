@@ -26,6 +26,7 @@ of the objects the values configure (``backend_factory.BackendSettings``,
 import array
 from dataclasses import dataclass, fields
 import math
+import re
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from lingbot_depth_ros.backends.factory import (BACKENDS, BackendSettings, DEVICES_HELP,
@@ -39,6 +40,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
                                 SetParametersResult)
 
 OUTPUT_ENCODINGS = ('32FC1', '16UC1')
+_NAMESPACE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,11 @@ PARAMETERS = (
               'x_max, y_max, z_max (metres); all zeros: no crop.', runtime=True),
     ParamSpec('voxel_size', 0.0, 'Voxel edge (metres) of the filtered cloud: one centroid per '
               'voxel; 0 keeps every point.', runtime=True, float_range=(0.0, 1.0)),
+    ParamSpec('cameras', [''], "Camera namespaces, relative to the node's, that this process "
+              'serves with one model, e.g. [left, right]: each gets its own inputs, pairing and '
+              'outputs under its namespace and a node <namespace>/lingbot_depth with these '
+              "parameters; frames ready together run as one batch. [''] (one empty name): "
+              "one camera, the node's own topics."),
 )
 SPECS: Dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}
 
@@ -195,6 +202,12 @@ class NodeConfig:
     static_rotation: tuple = tuple(SPECS['static_rotation'].default)
     crop_box: tuple = tuple(SPECS['crop_box'].default)
     voxel_size: float = SPECS['voxel_size'].default
+    cameras: tuple = tuple(SPECS['cameras'].default)
+
+    @property
+    def camera_namespaces(self) -> Tuple[str, ...]:
+        """Return the camera namespaces of a multi-camera node; () for one camera."""
+        return () if tuple(self.cameras) == ('',) else tuple(self.cameras)
 
     def backend_settings(self) -> BackendSettings:
         """
@@ -242,6 +255,22 @@ class NodeConfig:
         if self.transform_source == 'static':
             static = rigid_transform(self.static_translation, self.static_rotation)
         return GraspCloudSettings(low, high, float(self.voxel_size), self.cloud_rgb), static
+
+
+def check_cameras(cameras) -> None:
+    """
+    Check the cameras parameter.
+
+    :param cameras: list of namespaces.
+    :raises ValueError: for an empty list, a repeated or malformed name, or '' beside others.
+    """
+    names = list(cameras)
+    if names == ['']:
+        return
+    if not names or len(set(names)) != len(names) or \
+            not all(_NAMESPACE.match(name) for name in names):
+        raise ValueError("cameras: expected [''] or distinct relative namespaces (letters, "
+                         'digits, _ and /, not starting with a digit or /), got %r' % (names,))
 
 
 def launch_override_description(name: str) -> str:
@@ -294,6 +323,7 @@ def check_value(name: str, value: Any, values: Dict[str, Any]) -> Optional[str]:
         backend = config.backend_settings()
         config.frame_settings()
         config.grasp_cloud()
+        check_cameras(config.cameras)
     except ValueError as error:
         return str(error)
     if config.mode == 'monocular' and backend.kind == 'classical':

@@ -21,7 +21,7 @@ the one-line start-up error and the timings its diagnostics report.
 """
 
 import time
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 from lingbot_depth_ros.backends.base import Backend, CompletionResult
 from lingbot_depth_ros.backends.factory import create_backend
@@ -67,3 +67,26 @@ def run_backend(backend: Backend, frame: DecodedFrame,
     elapsed = time.perf_counter() - start
     limit_output(result, settings.depth_range)
     return result, elapsed, result.timings.get('forward', elapsed)
+
+
+def run_backend_batch(backend: Backend, frames: Sequence[Tuple[DecodedFrame, FrameSettings]]
+                      ) -> List[Tuple[CompletionResult, float, float]]:
+    """
+    Complete several decoded frames (one per camera) together, then apply each one's range.
+
+    One batched forward when the backend has ``complete_batch`` (network engines; the torch
+    engine batches frames of one size), else one ``complete`` after another.
+
+    :param backend: The completion backend.
+    :param frames: ``(DecodedFrame, FrameSettings)`` per frame.
+    :return: per frame what :func:`run_backend` returns; the seconds are the batch's.
+    :raises completion.OutOfMemory: when the device ran out of memory.
+    """
+    if len(frames) == 1 or not hasattr(backend, 'complete_batch'):
+        return [run_backend(backend, frame, settings) for frame, settings in frames]
+    start = time.perf_counter()
+    results = backend.complete_batch([(f.rgb, f.depth, f.K) for f, _ in frames])
+    elapsed = time.perf_counter() - start
+    for result, (_, settings) in zip(results, frames):
+        limit_output(result, settings.depth_range)
+    return [(result, elapsed, result.timings.get('forward', elapsed)) for result in results]
