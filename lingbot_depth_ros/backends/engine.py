@@ -25,8 +25,9 @@ only ``predict``; none of this module imports them (no torch here).
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from lingbot_depth_ros.backends.amodal import AmodalResult, split_amodal_mask, visible_depth
 from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
-                                             measured, OutOfMemory, stage_timer)
+                                             MEASURED, measured, OutOfMemory, stage_timer)
 import numpy as np
 
 # Stages that make up the network's forward pass in ``timings['forward']``: the torch
@@ -95,6 +96,8 @@ class NetworkEngine:
     apply_mask = True
     # The release thresholds the mask head's probability at 0.5.
     min_confidence = 0.5
+    # Engines whose network has the amodal guidance input override it.
+    supports_amodal = False
 
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -106,6 +109,21 @@ class NetworkEngine:
         :param timings: dict receiving seconds per stage.
         :return: (depth float32 HxW as predicted, mask head probability float32 HxW or
             None); may be views of reused buffers, valid until the next call.
+        """
+        raise NotImplementedError
+
+    def predict_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                       amodal: np.ndarray, visible: np.ndarray, timings: Dict[str, float]
+                       ) -> np.ndarray:
+        """
+        Run the network with amodal guidance on one checked frame.
+
+        :param rgb: uint8 HxWx3.
+        :param depth: float32 HxW metres, or None.
+        :param amodal: bool HxW, the object's full extent.
+        :param visible: float32 HxW metres of the object's visible part, 0 elsewhere.
+        :param timings: dict receiving seconds per stage.
+        :return: depth float32 HxW as predicted (an array of its own).
         """
         raise NotImplementedError
 
@@ -163,6 +181,51 @@ class NetworkEngine:
         :raises OutOfMemory: when the device ran out of memory (buffers and cache freed).
         """
         return self.complete_batch([(rgb, depth, K)], batched=False)[0]
+
+    def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
+                        amodal_mask: np.ndarray) -> AmodalResult:
+        """
+        Predict the depth of an object's full extent, its hidden part included.
+
+        Visible measured pixels of the object keep their reading (``keep_valid_input``);
+        the mask head's verdict is not applied: it learnt where the scene's depth is
+        valid, and the hidden part is valid by definition.
+
+        :param rgb: uint8 HxWx3 RGB.
+        :param depth: float32 HxW metres (0 / NaN = no measurement), or None.
+        :param K: 3x3 pixel intrinsics (validated).
+        :param amodal_mask: mono8 HxW, see :mod:`.amodal` (0 outside, 255 visible, other
+            values hidden).
+        :return: the :class:`.amodal.AmodalResult` (NaN outside the mask).
+        :raises ValueError: when the network has no amodal guidance input, or for a bad
+            mask.
+        :raises OutOfMemory: when the device ran out of memory (buffers and cache freed).
+        """
+        start = time.perf_counter()
+        if not self.supports_amodal:
+            raise ValueError(f'amodal_mask: {self.name} has no amodal guidance input (its '
+                             f'model_config lacks encoder.amodal_guidance: use an amodal '
+                             f'model, e.g. one fine-tuned with lingbot-depth finetune '
+                             f'--amodal)')
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        amodal, visible = split_amodal_mask(amodal_mask, rgb.shape[:2])
+        timings: Dict[str, float] = {}
+        try:
+            predicted = self.predict_amodal(rgb, depth, amodal, visible_depth(depth, visible),
+                                            timings)
+        except RuntimeError as error:
+            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
+                raise
+            self.release_memory()
+            raise OutOfMemory(str(error)) from error
+        timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
+        with stage_timer(timings, 'finalize'):
+            out = np.array(predicted, dtype=np.float32, copy=True)
+            if self.keep_valid_input and depth is not None:
+                np.copyto(out, depth, where=visible & measured(depth, visible.shape))
+            out[~(amodal & MEASURED.valid(out))] = np.nan
+        timings['total'] = time.perf_counter() - start
+        return AmodalResult(out, amodal, amodal & ~visible, timings)
 
     def complete_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray],
                                                     np.ndarray]],

@@ -280,6 +280,43 @@ class NetworkBackend(NetworkEngine):
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
 
+    @property
+    def supports_amodal(self) -> bool:
+        """Whether the model has the amodal guidance input."""
+        return bool(getattr(self.model, 'has_amodal_guidance', False))
+
+    def predict_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray],
+                       amodal: np.ndarray, visible: np.ndarray, timings: Dict[str, float]
+                       ) -> np.ndarray:
+        """
+        Run the guided network eagerly (no CUDA graph: amodal frames are the rare ones).
+
+        :param rgb: uint8 HxWx3.
+        :param depth: float32 HxW metres, or None.
+        :param amodal: bool HxW, the object's full extent.
+        :param visible: float32 HxW metres of the visible part, 0 elsewhere.
+        :param timings: dict receiving seconds per stage.
+        :return: depth float32 HxW as predicted.
+        """
+        device = self.torch_device
+        with torch.inference_mode(), self._autocast():
+            with self._stage(timings, 'upload'):
+                image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255.0
+                depth_in = None if depth is None else torch.from_numpy(depth)[None].to(device)
+                mask = torch.from_numpy(amodal)[None].to(device=device, dtype=torch.float32)
+                seen = torch.from_numpy(visible)[None].to(device)
+            with self._stage(timings, 'preprocess'):
+                prepared = self.model.preprocess(image, self.token_budget(), depth_in,
+                                                 amodal_mask=mask, amodal_depth=seen)
+            with self._stage(timings, 'encoder'):
+                features, cls_token = self.model.encoder(prepared)
+            with self._stage(timings, 'decoder'):
+                heads = self.model.decode(features, cls_token, prepared.aspect_ratio)
+            with self._stage(timings, 'postprocess'):
+                output = self.model.postprocess(heads, prepared.image_size)
+            with self._stage(timings, 'download'):
+                return output['depth_reg'][0].float().cpu().numpy()
+
     def predict_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray]]],
                       timings: Dict[str, float]
                       ) -> List[Tuple[np.ndarray, Optional[np.ndarray]]]:

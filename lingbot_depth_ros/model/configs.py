@@ -139,6 +139,11 @@ for _config in CONFIGS.values():
         if isinstance(_config.get(_stack), str):
             _config[_stack] = copy.deepcopy(CONFIGS[_config[_stack]][_stack])
 
+# The same networks with the amodal guidance input (amodal depth, fine-tuned from them).
+for _name in ('tiny', 'vitt4'):
+    CONFIGS[f'{_name}_amodal'] = copy.deepcopy(CONFIGS[_name])
+    CONFIGS[f'{_name}_amodal']['encoder']['amodal_guidance'] = True
+
 # Keys the release accepts in a model_config without building anything from them.
 IGNORED_KEYS = ('normal_head', 'scale_head', 'remap_output')
 
@@ -147,8 +152,8 @@ def get_config(name: str) -> Dict[str, Any]:
     """
     Return a deep copy of a named config.
 
-    :param name: 'vits_a', 'vits_b', 'vitl_moge2like', 'vitl_release_like', 'vitt4' or
-        'tiny'.
+    :param name: 'vits_a', 'vits_b', 'vitl_moge2like', 'vitl_release_like', 'vitt4',
+        'tiny', or 'vitt4_amodal' / 'tiny_amodal' (with the amodal guidance input).
     :return: the model_config dict.
     """
     if name not in CONFIGS:

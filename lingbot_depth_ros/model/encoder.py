@@ -55,6 +55,7 @@ def blocks_to_take(intermediate_layers: Union[int, Sequence[int]], depth: int) -
 def check_encoder_config(backbone: str, intermediate_layers: Union[int, Sequence[int]],
                          dim_out: int, img_depth_fuse_mode: str = 'cat_token',
                          depth_emb_mode: str = 'conv_1c', in_chans: int = 3,
+                         amodal_guidance: bool = False,
                          **training_options) -> Tuple[BackboneSpec, List[int]]:
     """
     Validate ``model_config['encoder']``; return the backbone spec and the blocks taken.
@@ -65,10 +66,14 @@ def check_encoder_config(backbone: str, intermediate_layers: Union[int, Sequence
     :param img_depth_fuse_mode: must be 'cat_token' (the only mode released).
     :param depth_emb_mode: must be 'conv_1c' (separate 1-channel depth embedding).
     :param in_chans: image channels; must be 3.
+    :param amodal_guidance: bool; True adds the amodal guidance embedding (ours).
     :param training_options: training-only entries, ignored.
     :return: (spec, ascending block indices).
     """
     spec = backbone_spec(backbone)
+    if not isinstance(amodal_guidance, bool):
+        raise ValueError(f'encoder.amodal_guidance: expected true or false, '
+                         f'got {amodal_guidance!r}')
     if img_depth_fuse_mode != 'cat_token':
         raise ValueError(f"encoder.img_depth_fuse_mode: expected 'cat_token', "
                          f'got {img_depth_fuse_mode!r}')
@@ -95,7 +100,8 @@ class RGBDEncoder(nn.Module):
     def __init__(self, backbone: str, intermediate_layers: Union[int, Sequence[int]],
                  dim_out: int, img_depth_fuse_mode: str = 'cat_token',
                  depth_emb_mode: str = 'conv_1c', in_chans: int = 3,
-                 img_mask_ratio: float = 0.0, **training_options):
+                 img_mask_ratio: float = 0.0, amodal_guidance: bool = False,
+                 **training_options):
         """
         Build the encoder from the release's ``model_config['encoder']`` entries.
 
@@ -106,17 +112,19 @@ class RGBDEncoder(nn.Module):
         :param depth_emb_mode: must be 'conv_1c' (separate 1-channel depth embedding).
         :param in_chans: image channels; must be 3.
         :param img_mask_ratio: training-only; > 0 adds the (unused) ``mask_token_mae``.
+        :param amodal_guidance: add the amodal guidance embedding (not in the release).
         :param training_options: other training-only entries (depth_mask_ratio, ...),
             accepted and ignored as in the release.
         """
         super().__init__()
         spec, layers = check_encoder_config(backbone, intermediate_layers, dim_out,
-                                            img_depth_fuse_mode, depth_emb_mode, in_chans)
+                                            img_depth_fuse_mode, depth_emb_mode, in_chans,
+                                            amodal_guidance)
         if img_mask_ratio > 0:
             self.mask_token_mae = nn.Parameter(torch.zeros(1, 1, spec.embed_dim))
         for name, value in self.default_buffers().items():
             self.register_buffer(name, value)
-        self.backbone = RGBDVisionTransformer(spec, in_chans)
+        self.backbone = RGBDVisionTransformer(spec, in_chans, amodal_guidance)
         self.layers = layers
         self.dim_out = dim_out
         self.output_projections = nn.ModuleList(
@@ -144,7 +152,7 @@ class RGBDEncoder(nn.Module):
             cls token (B, D)).
         """
         outputs = self.backbone(prepared.image, prepared.depth, prepared.depth_keep,
-                                self.layers, static_shapes)
+                                self.layers, static_shapes, prepared.guidance)
         rows, cols = prepared.grid
         features = None
         for projection, (tokens, _) in zip(self.output_projections, outputs):

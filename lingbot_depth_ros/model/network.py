@@ -42,7 +42,8 @@ from .checkpoint import (check_state_dict, CheckpointError, normalize_state_keys
 from .configs import IGNORED_KEYS, validate_model_config
 from .decoder import ConvStack, NUM_LEVELS, UVCache
 from .encoder import RGBDEncoder
-from .preprocess import num_tokens_for_level, prepare_inputs, PreparedInput, token_grid
+from .preprocess import (num_tokens_for_level, prepare_guidance, prepare_inputs,
+                         PreparedInput, token_grid)
 
 
 def depth_to_points(depth: torch.Tensor, intrinsics: torch.Tensor) -> torch.Tensor:
@@ -150,6 +151,11 @@ class MDMModel(nn.Module):
         """Whether the config has a mask head (``mask`` outputs exist)."""
         return hasattr(self, 'mask_head')
 
+    @property
+    def has_amodal_guidance(self) -> bool:
+        """Whether the model takes an amodal mask (``encoder.amodal_guidance``)."""
+        return self.encoder.backbone.has_amodal_guidance
+
     @classmethod
     def from_state(cls, config: Dict[str, Any], state: Dict[str, torch.Tensor],
                    source: str = 'checkpoint', **model_kwargs) -> 'MDMModel':
@@ -192,7 +198,9 @@ class MDMModel(nn.Module):
 
     def preprocess(self, image: torch.Tensor, num_tokens, depth: Optional[torch.Tensor] = None,
                    enable_depth_mask: bool = True,
-                   fix_unit_depth_hole: Optional[bool] = None) -> PreparedInput:
+                   fix_unit_depth_hole: Optional[bool] = None,
+                   amodal_mask: Optional[torch.Tensor] = None,
+                   amodal_depth: Optional[torch.Tensor] = None) -> PreparedInput:
         """
         Prepare the encoder input (first pipeline stage).
 
@@ -202,13 +210,28 @@ class MDMModel(nn.Module):
             tokens, the same as an all-zero depth map).
         :param enable_depth_mask: drop depth tokens of patches without a usable reading.
         :param fix_unit_depth_hole: override the model's flag for this call.
+        :param amodal_mask: (B, H, W) 1 inside an object's full extent, or None (no
+            amodal guidance: the plain completion).
+        :param amodal_depth: (B, H, W) metres of the object's visible part, 0 elsewhere.
         :return: the prepared input.
         """
         grid = token_grid(num_tokens, image.shape[-2], image.shape[-1])
         fix = self.fix_unit_depth_hole if fix_unit_depth_hole is None else fix_unit_depth_hole
-        return prepare_inputs(image, depth, grid, self.encoder.image_mean,
-                              self.encoder.image_std, self.remap_depth_in,
-                              enable_depth_mask, fix)
+        prepared = prepare_inputs(image, depth, grid, self.encoder.image_mean,
+                                  self.encoder.image_std, self.remap_depth_in,
+                                  enable_depth_mask, fix)
+        if amodal_mask is not None:
+            if not self.has_amodal_guidance:
+                raise ValueError('amodal_mask: this model has no amodal guidance input '
+                                 '(model_config encoder.amodal_guidance is not true)')
+            if amodal_mask.shape[0] != image.shape[0] \
+                    or tuple(amodal_mask.shape[-2:]) != tuple(image.shape[-2:]):
+                raise ValueError(f'amodal_mask: expected ({image.shape[0]}, '
+                                 f'{image.shape[-2]}, {image.shape[-1]}), '
+                                 f'got {tuple(amodal_mask.shape)}')
+            prepared.guidance = prepare_guidance(amodal_mask, amodal_depth, grid,
+                                                 self.remap_depth_in).to(prepared.image.dtype)
+        return prepared
 
     def channels_last_decoder(self, features: torch.Tensor) -> bool:
         """
@@ -273,7 +296,9 @@ class MDMModel(nn.Module):
 
     def forward(self, image: torch.Tensor, num_tokens, depth: Optional[torch.Tensor] = None,
                 enable_depth_mask: bool = True, static_shapes: Optional[bool] = None,
-                fix_unit_depth_hole: Optional[bool] = None, **ignored
+                fix_unit_depth_hole: Optional[bool] = None,
+                amodal_mask: Optional[torch.Tensor] = None,
+                amodal_depth: Optional[torch.Tensor] = None, **ignored
                 ) -> Dict[str, torch.Tensor]:
         """
         Predict depth (and mask probability) for a batch; no masking is applied.
@@ -284,6 +309,8 @@ class MDMModel(nn.Module):
         :param enable_depth_mask: drop depth tokens without a usable reading (default).
         :param static_shapes: override the model's static-shape flag for this call.
         :param fix_unit_depth_hole: override the model's 1.000 m flag for this call.
+        :param amodal_mask: see :meth:`preprocess` (models with amodal guidance).
+        :param amodal_depth: see :meth:`preprocess`.
         :param ignored: other keywords the release passes through (ignored, warned).
         :return: {'depth_reg': (B, H, W), 'mask': (B, H, W) probability if present}.
         """
@@ -291,7 +318,7 @@ class MDMModel(nn.Module):
             warnings.warn(f'MDMModel.forward: ignoring keyword arguments {sorted(ignored)}',
                           stacklevel=2)
         prepared = self.preprocess(image, num_tokens, depth, enable_depth_mask,
-                                   fix_unit_depth_hole)
+                                   fix_unit_depth_hole, amodal_mask, amodal_depth)
         static = self.static_shapes if static_shapes is None else static_shapes
         features, cls_token = self.encoder(prepared, static_shapes=static)
         heads = self.decode(features, cls_token, prepared.aspect_ratio)

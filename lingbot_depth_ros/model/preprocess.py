@@ -42,6 +42,8 @@ class PreparedInput:
     :ivar depth_keep: bool (B, h*w), which depth tokens take part (row-major).
     :ivar grid: token grid (h, w).
     :ivar image_size: input size (H, W) the outputs are resized back to.
+    :ivar guidance: amodal guidance (B, 3, 14h, 14w) or None (see
+        :func:`prepare_guidance`).
     """
 
     image: torch.Tensor
@@ -49,6 +51,7 @@ class PreparedInput:
     depth_keep: torch.Tensor
     grid: Tuple[int, int]
     image_size: Tuple[int, int]
+    guidance: Optional[torch.Tensor] = None
 
     @property
     def aspect_ratio(self) -> float:
@@ -205,3 +208,44 @@ def prepare_inputs(image: torch.Tensor, depth: Optional[torch.Tensor], grid: Tup
     else:
         keep = torch.ones(batch, tokens, dtype=torch.bool, device=image.device)
     return PreparedInput(image14, depth14, keep, grid, (height, width))
+
+
+def prepare_guidance(amodal_mask: torch.Tensor, visible_depth: Optional[torch.Tensor],
+                     grid: Tuple[int, int], remap_depth_in: str = 'log') -> torch.Tensor:
+    """
+    Build the amodal guidance input: where the object is, and what is seen of it.
+
+    Three channels at 14x the grid: the mask's coverage (antialiased bilinear, so a patch
+    on the object's border gets a fraction), the validity of the visible part's reading
+    and that reading remapped as the depth input is (0 where invalid). Validity has its
+    own channel because in 'log' mode 0 is also the remapped value of 1.000 m.
+
+    :param amodal_mask: (B, H, W) or (B, 1, H, W), 1 inside the object's full extent.
+    :param visible_depth: metres of the object's visible part, 0 elsewhere, same shape;
+        None when nothing of the object is measured.
+    :param grid: token grid (h, w).
+    :param remap_depth_in: 'log' or 'linear', as the model's depth input.
+    :return: (B, 3, 14h, 14w).
+    """
+    if amodal_mask.dim() == 3:
+        amodal_mask = amodal_mask[:, None]
+    if amodal_mask.dim() != 4 or amodal_mask.shape[1] != 1:
+        raise ValueError(f'amodal_mask: expected (B, H, W) or (B, 1, H, W), '
+                         f'got {tuple(amodal_mask.shape)}')
+    size = (grid[0] * PATCH_SIZE, grid[1] * PATCH_SIZE)
+    mask = amodal_mask.float()
+    if tuple(mask.shape[-2:]) != size:
+        mask = F.interpolate(mask, size, mode='bilinear', align_corners=False, antialias=True)
+    if visible_depth is None:
+        remapped = torch.zeros_like(mask)
+        valid = torch.zeros_like(mask)
+    else:
+        if visible_depth.dim() == 3:
+            visible_depth = visible_depth[:, None]
+        if tuple(visible_depth.shape) != tuple(amodal_mask.shape):
+            raise ValueError(f'amodal_depth: expected the mask shape '
+                             f'{tuple(amodal_mask.shape)}, got {tuple(visible_depth.shape)}')
+        remapped, valid = remap_depth(resize_depth(visible_depth.float(), grid),
+                                      remap_depth_in)
+        valid = valid.to(mask.dtype)
+    return torch.cat([mask, valid, remapped.to(mask.dtype)], dim=1)  # B, 3, 14h, 14w

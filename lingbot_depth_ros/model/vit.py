@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .backbones import BackboneSpec, PATCH_SIZE, POS_GRID
 from .layers import Block, PatchEmbed
 
+GUIDANCE_CHANNELS = 3  # amodal mask coverage, visible-depth validity, visible depth
 IMAGE_OFFSET = 1.0  # modality offsets added to every channel of the position encoding
 DEPTH_OFFSET = 2.0
 
@@ -58,12 +59,14 @@ class RGBDVisionTransformer(nn.Module):
     token grid), cls gets ``pos[0]``, registers nothing.
     """
 
-    def __init__(self, spec: BackboneSpec, in_chans: int = 3):
+    def __init__(self, spec: BackboneSpec, in_chans: int = 3, amodal_guidance: bool = False):
         """
         Build the backbone; parameter names equal the released ``encoder.backbone.*``.
 
         :param spec: backbone architecture.
         :param in_chans: image channels.
+        :param amodal_guidance: add ``amodal_patch_embed`` (not in released checkpoints):
+            a 3-channel guidance embedding added to the image tokens, zero-initialised.
         """
         super().__init__()
         dim = spec.embed_dim
@@ -79,6 +82,12 @@ class RGBDVisionTransformer(nn.Module):
         self.mask_token = nn.Parameter(torch.zeros(1, dim))  # training only, kept for keys
         self.patch_embed = PatchEmbed(PATCH_SIZE, in_chans, dim)
         self.depth_patch_embed = PatchEmbed(PATCH_SIZE, 1, dim)
+        if amodal_guidance:
+            # Amodal Depth Anything: guidance in parallel to the RGB patch embedding, zero
+            # at the start so that a pretrained model's outputs are unchanged until trained.
+            self.amodal_patch_embed = PatchEmbed(PATCH_SIZE, GUIDANCE_CHANNELS, dim)
+            nn.init.zeros_(self.amodal_patch_embed.proj.weight)
+            nn.init.zeros_(self.amodal_patch_embed.proj.bias)
         self.blocks = nn.ModuleList(
             Block(dim, spec.num_heads, ffn_layer=spec.ffn_layer) for _ in range(spec.depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
@@ -169,8 +178,14 @@ class RGBDVisionTransformer(nn.Module):
             encodings = self._modality_pos(grid_h, grid_w, dtype)
         self._frozen_pos[(grid_h, grid_w, dtype)] = tuple(e.detach() for e in encodings)
 
+    @property
+    def has_amodal_guidance(self) -> bool:
+        """Whether the backbone has the amodal guidance embedding."""
+        return hasattr(self, 'amodal_patch_embed')
+
     def prepare_tokens(self, image: torch.Tensor, depth: Optional[torch.Tensor],
-                       depth_keep: torch.Tensor, static_shapes: bool = False
+                       depth_keep: torch.Tensor, static_shapes: bool = False,
+                       guidance: Optional[torch.Tensor] = None
                        ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """
         Build the token sequences of a batch.
@@ -180,11 +195,17 @@ class RGBDVisionTransformer(nn.Module):
         :param depth_keep: bool (B, h*w), which depth tokens take part.
         :param static_shapes: keep every depth position and mask the dropped ones as
             attention keys instead of removing them (fixed shapes for export).
+        :param guidance: amodal guidance (B, 3, 14h, 14w) or None (none given).
         :return: (tokens (B, L, D), key mask bool (B, L) or None when all attend).
         """
         batch = image.shape[0]
         grid_h, grid_w = image.shape[-2] // PATCH_SIZE, image.shape[-1] // PATCH_SIZE
         img_tokens = self.patch_embed(image)  # B, h*w, D
+        if guidance is not None:
+            if not self.has_amodal_guidance:
+                raise ValueError('guidance: this model has no amodal guidance input '
+                                 '(model_config encoder.amodal_guidance is not true)')
+            img_tokens = img_tokens + self.amodal_patch_embed(guidance.to(img_tokens.dtype))
         img_pos, depth_pos = self.modality_pos_embed(grid_h, grid_w, img_tokens.dtype)
         img_tokens = img_tokens + img_pos
         cls = self.cls_token + self.pos_embed[:, :1]  # 1, 1, D
@@ -211,7 +232,8 @@ class RGBDVisionTransformer(nn.Module):
 
     def forward(self, image: torch.Tensor, depth: Optional[torch.Tensor],
                 depth_keep: torch.Tensor, layers: Sequence[int],
-                static_shapes: bool = False) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+                static_shapes: bool = False, guidance: Optional[torch.Tensor] = None
+                ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """
         Run the blocks and return the normalised outputs of the requested ones.
 
@@ -220,10 +242,11 @@ class RGBDVisionTransformer(nn.Module):
         :param depth_keep: bool (B, h*w).
         :param layers: ascending 0-based block indices to return.
         :param static_shapes: see :meth:`prepare_tokens`.
+        :param guidance: see :meth:`prepare_tokens`.
         :return: per requested block, (image-token features (B, h*w, D), cls (B, D)),
             both after the final LayerNorm.
         """
-        x, key_mask = self.prepare_tokens(image, depth, depth_keep, static_shapes)
+        x, key_mask = self.prepare_tokens(image, depth, depth_keep, static_shapes, guidance)
         num_image = (image.shape[-2] // PATCH_SIZE) * (image.shape[-1] // PATCH_SIZE)
         first_feature = 1 + self.num_register_tokens
         needed = first_feature + num_image  # depth-token outputs are never read

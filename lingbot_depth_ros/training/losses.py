@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 
 def training_forward(model, image: torch.Tensor, depth: Optional[torch.Tensor],
-                     num_tokens: int) -> Dict[str, torch.Tensor]:
+                     num_tokens: int, amodal_mask: Optional[torch.Tensor] = None,
+                     amodal_depth: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
     """
     Run the network as inference does, but return the mask head's logits.
 
@@ -35,10 +36,13 @@ def training_forward(model, image: torch.Tensor, depth: Optional[torch.Tensor],
     :param image: RGB in [0, 1], (B, 3, H, W).
     :param depth: masked input depth in metres (B, H, W), or None (monocular).
     :param num_tokens: token budget.
+    :param amodal_mask: (B, H, W) object extents for models with amodal guidance.
+    :param amodal_depth: (B, H, W) the objects' visible readings (metres, 0 elsewhere).
     :return: {'depth': (B, H, W) metres, 'mask_logits': (B, H, W) when the model has a
         mask head}.
     """
-    prepared = model.preprocess(image, num_tokens, depth)
+    prepared = model.preprocess(image, num_tokens, depth, amodal_mask=amodal_mask,
+                                amodal_depth=amodal_depth)
     features, cls_token = model.encoder(prepared)
     heads = model.decode(features, cls_token, prepared.aspect_ratio)
     size = tuple(image.shape[-2:])

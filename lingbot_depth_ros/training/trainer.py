@@ -117,9 +117,10 @@ class TrainingNetwork(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, image, depth, num_tokens):
+    def forward(self, image, depth, num_tokens, amodal_mask=None, amodal_depth=None):
         """Return :func:`training_forward` of the wrapped model."""
-        return training_forward(self.model, image, depth, num_tokens)
+        return training_forward(self.model, image, depth, num_tokens, amodal_mask,
+                                amodal_depth)
 
 
 class Trainer:
@@ -252,7 +253,8 @@ class Trainer:
             group['lr'] = base * factors[group['name']]
         self.network.train()
         with self._autocast():
-            outputs = self.network(batch['image'], batch['depth'], self.dataset.num_tokens)
+            outputs = self.network(batch['image'], batch['depth'], self.dataset.num_tokens,
+                                   batch.get('amodal_mask'), batch.get('amodal_depth'))
             if self.objective is not None:
                 losses = self.objective(outputs, batch)
             else:
