@@ -105,3 +105,18 @@ def test_fine_tuning_lowers_the_object_error(tmp_path):
 def test_bad_binary_fraction_is_named():
     with pytest.raises(ValueError, match='binary_fraction'):
         AmodalDataset([_sample()], (56, 84), binary_fraction=1.5)
+
+
+def test_cli_usage_errors_name_the_amodal_problem(tmp_path, capsys):
+    from lingbot_depth_ros.tools.cli import main
+
+    out = str(tmp_path / 'run')
+    assert main(['finetune', '--init', 'random:tiny', '--data', 'amodal:2', '--output',
+                 out]) == 2
+    assert 'add --amodal' in capsys.readouterr().err
+    assert main(['finetune', '--amodal', '--init', 'random:tiny', '--data', 'synthetic:2',
+                 '--output', out]) == 2
+    assert 'amodal scenes only' in capsys.readouterr().err
+    assert main(['finetune', '--amodal', '--init', 'random:tiny', '--data', 'amodal:2',
+                 '--binary-fraction', '2', '--output', out]) == 2
+    assert '--binary-fraction: expected 0..1' in capsys.readouterr().err

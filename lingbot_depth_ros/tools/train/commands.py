@@ -18,7 +18,9 @@
 train: from scratch with a named config, from any checkpoint (``--init``), or from DINOv2
 backbone weights a user has (``--backbone-weights``). finetune: from a checkpoint, on the
 robot's own bags or folders (self-supervised where there is no ground truth), at the
-pretrained learning rates. distill: a smaller student learns a teacher checkpoint.
+pretrained learning rates; with ``--amodal`` (and ``amodal:N`` scenes) it adds the
+zero-initialised amodal guidance input and learns the hidden parts of objects. distill: a
+smaller student learns a teacher checkpoint.
 Every run writes ``model.pt`` (the released format: the node, refine-bag and evaluate load
 it unchanged), ``model.safetensors`` + JSON, ``train_state.pt`` (for ``--resume``), CSV and
 TensorBoard logs. Multi-GPU / multi-node: ``torchrun --nproc-per-node N -m
@@ -62,7 +64,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, command: str) -> Non
     """
     parser.add_argument('--data', action='append', required=True, metavar='SPEC',
                         help='training data, repeatable: synthetic:N[:FIRST_SEED] (rendered '
-                        'scenes; seeds from 100000 by default, never evaluated), a folder '
+                        'scenes; seeds from 100000 by default, never evaluated), '
+                        'amodal:N[:FIRST_SEED] (amodal scenes, with --amodal), a folder '
                         'dataset (rgb/, depth/, gt/, intrinsics), or a rosbag2 (sensor depth '
                         'only: self-supervised)')
     parser.add_argument('--output', required=True, type=Path,
@@ -85,6 +88,16 @@ def add_training_arguments(parser: argparse.ArgumentParser, command: str) -> Non
                            help='weight of L1 to the sensor readings (default: 0.5)')
     model.add_argument('--init', metavar='SPEC', required=command == 'finetune',
                        help='start from this checkpoint (strict load)')
+    if command in ('train', 'finetune'):
+        amodal = parser.add_argument_group('amodal')
+        amodal.add_argument('--amodal', action='store_true',
+                            help='learn amodal depth on amodal:N data; a model without the '
+                            'guidance input gets it, zero-initialised')
+        amodal.add_argument('--object-weight', type=float, default=1.0,
+                            help='weight of the L1 over the whole object (default: 1.0)')
+        amodal.add_argument('--binary-fraction', type=float, default=0.25,
+                            help='share of samples whose mask gives no visibility '
+                            '(default: 0.25)')
     opt = parser.add_argument_group('optimisation')
     opt.add_argument('--steps', type=int, default=2000, help='steps (default: 2000)')
     opt.add_argument('--batch-size', type=int, default=8,
@@ -165,8 +178,16 @@ def build_model(args, command: str):
                                                            read_backbone_state)
     torch.manual_seed(args.seed)
     if args.init:
-        return load_model(args.init, device='cpu'), True
-    model = init_from_scratch(MDMModel(**get_config(args.config)), args.seed)
+        model = load_model(args.init, device='cpu')
+        if getattr(args, 'amodal', False) and not model.has_amodal_guidance:
+            from lingbot_depth_ros.training.amodal import add_amodal_guidance
+            model = add_amodal_guidance(model)
+            _log(f'{command}: added the zero-initialised amodal guidance input to {args.init}')
+        return model, True
+    config = get_config(args.config)
+    if getattr(args, 'amodal', False):
+        config['encoder']['amodal_guidance'] = True
+    model = init_from_scratch(MDMModel(**config), args.seed)
     if getattr(args, 'backbone_weights', None):
         kept = load_backbone_weights(model, read_backbone_state(args.backbone_weights))
         _log(f'{command}: encoder from {args.backbone_weights} (new: {", ".join(kept)})')
@@ -219,15 +240,25 @@ def run_training(args: argparse.Namespace, command: str) -> int:
         grad_clip=args.grad_clip, log_every=args.log_every, val_every=args.val_every,
         save_every=args.save_every, seed=args.seed, workers=args.workers)
     sources = [parse_data_spec(spec, args.cache_dir, args.synthetic_size, RefineOptions(),
-                               args.bag_every, not args.no_progress and context.is_main, _log)
+                               args.bag_every, not args.no_progress and context.is_main, _log,
+                               max(1, args.workers))
                for spec in args.data]
     source = sources[0] if len(sources) == 1 else torch.utils.data.ConcatDataset(sources)
-    dataset = MaskedDepthDataset(source, args.crop, masks, augment, args.seed)
+    objective = None
+    if getattr(args, 'amodal', False):
+        import functools
+
+        from lingbot_depth_ros.training.amodal import AmodalDataset, amodal_losses
+        dataset = AmodalDataset(source, args.crop, masks, augment, args.seed,
+                                args.binary_fraction)
+        objective = functools.partial(amodal_losses, object_weight=args.object_weight,
+                                      mask_weight=settings.mask_weight)
+    else:
+        dataset = MaskedDepthDataset(source, args.crop, masks, augment, args.seed)
     validator = None
     if args.val_every and context.is_main:
         validator = Validator(validation_samples(args.val_scenes), args.val_tokens,
                               str(context.device))
-    objective = None
     if command == 'distill':
         objective = _distillation(args, context.device, _log)
     trainer = Trainer(model, dataset, settings, args.output, validator=validator,
@@ -298,4 +329,13 @@ def validate_arguments(args: argparse.Namespace) -> Optional[str]:
     for name in ('steps', 'batch_size', 'bag_every', 'val_scenes', 'val_tokens', 'log_every'):
         if getattr(args, name) < 1:
             return f"--{name.replace('_', '-')}: expected >= 1, got {getattr(args, name)}"
+    amodal_data = [spec for spec in args.data if spec.startswith('amodal:')]
+    if getattr(args, 'amodal', False):
+        if len(amodal_data) != len(args.data):
+            return (f'--data: --amodal trains on amodal scenes only (amodal:N), got '
+                    f'{[s for s in args.data if s not in amodal_data]}')
+        if not 0.0 <= args.binary_fraction <= 1.0:
+            return f'--binary-fraction: expected 0..1, got {args.binary_fraction}'
+    elif amodal_data:
+        return f'--data: {amodal_data[0]} holds amodal scenes: add --amodal'
     return None
