@@ -28,6 +28,7 @@ lingbot_depth_ros.tools.cli train ...``. Ctrl-C saves a checkpoint and exits 130
 """
 
 import argparse
+import os
 from pathlib import Path
 import shlex
 import signal
@@ -241,7 +242,7 @@ def run_training(args: argparse.Namespace, command: str) -> int:
         save_every=args.save_every, seed=args.seed, workers=args.workers)
     sources = [parse_data_spec(spec, args.cache_dir, args.synthetic_size, RefineOptions(),
                                args.bag_every, not args.no_progress and context.is_main, _log,
-                               max(1, args.workers))
+                               os.cpu_count() or 1)
                for spec in args.data]
     source = sources[0] if len(sources) == 1 else torch.utils.data.ConcatDataset(sources)
     objective = None
