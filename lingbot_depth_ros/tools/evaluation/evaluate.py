@@ -22,7 +22,9 @@ Protocols:
   ``evaluation_metrics.LEVELS``);
 * ``natural`` - natural sensor failures: the simulated sensor depth of the synthetic
   scenes (glass, mirrors, metal, black, projector shadows, range), or ``depth/`` of a
-  folder dataset.
+  folder dataset;
+* ``amodal`` - the depth of objects' hidden parts on amodal synthetic scenes, against
+  nearest-fill and plane-fit baselines and plain completion (``evaluation.amodal``).
 
 Backends: ``sensor`` (the input as is), ``nearest`` (nearest-valid fill), ``classical``
 and, with ``--model``, the network. Metrics (RMSE, MAE, AbsRel, δ<1.25, δ<1.05,
@@ -216,9 +218,14 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         'gt/, depth/ and intrinsics, or capture folders (N/rgb.png, '
                         'N/raw_depth.png, N/intrinsics.txt: the sensor depth is the reference '
                         'of the blocks protocol) (default: synthetic)')
-    parser.add_argument('--protocol', choices=('blocks', 'natural', 'both'), default='both',
+    parser.add_argument('--protocol', choices=('blocks', 'natural', 'both', 'amodal'),
+                        default='both',
                         help='block-wise masking of the ground truth, natural sensor '
-                        'failures, or both (default: both)')
+                        'failures, both, or amodal: the hidden parts of objects on amodal '
+                        'synthetic scenes (default: both)')
+    parser.add_argument('--baseline-model', metavar='PATH_OR_ID', default='',
+                        help='amodal protocol: a completion model without guidance compared '
+                        'beside --model, e.g. bundled:vitt4-synthetic (default: none)')
     parser.add_argument('--level', nargs='+', choices=tuple(LEVELS) + ('all',),
                         default=['all'], help='block-masking levels (default: all)')
     parser.add_argument('--num-samples', type=int, default=None,
@@ -267,6 +274,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         depth_scale = frame_settings(args).depth_scale
     except ValueError as error:
         return _usage(str(error))
+    if args.protocol == 'amodal':
+        return _run_amodal(args, network)
     protocols = PROTOCOLS if args.protocol == 'both' else (args.protocol,)
     levels = tuple(LEVELS) if 'all' in args.level else tuple(dict.fromkeys(args.level))
     if args.data == 'synthetic':
@@ -312,6 +321,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(tables)
     print(f'wrote {output / "results.md"}, {output / "results.csv"}'
           + ('' if image_dir is None else f' and comparison images in {image_dir}'))
+    return EXIT_OK
+
+
+def _run_amodal(args: argparse.Namespace, network) -> int:
+    from lingbot_depth_ros.tools.evaluation.amodal import run_amodal_protocol
+
+    if args.data != 'synthetic':
+        return _usage(f'--protocol amodal: runs on synthetic amodal scenes, got --data '
+                      f'{args.data}')
+    baseline = None
+    if args.baseline_model:
+        try:
+            baseline = backend_settings(argparse.Namespace(**{**vars(args), 'model':
+                                                              args.baseline_model}),
+                                        (args.height, args.width), backend='auto')
+        except ValueError as error:
+            return _usage(str(error))
+    table = run_amodal_protocol(network, baseline, args.seed, args.num_samples or 8,
+                                args.width, args.height, args.output, _log)
+    print(table)
+    print(f"wrote {Path(args.output) / 'results.md'}, {Path(args.output) / 'results.csv'}")
     return EXIT_OK
 
 

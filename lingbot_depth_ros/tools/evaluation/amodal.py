@@ -1,0 +1,269 @@
+# Copyright 2026 lingbot_depth_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``lingbot-depth evaluate --protocol amodal``: the depth of objects' hidden parts.
+
+On the amodal synthetic scenes (``synthetic.amodal``, seeds from ``--seed``: training
+uses seeds from 100000), every predictor gets the colour image, the sensor depth and the
+object's mono8 amodal mask (255 visible, 128 hidden), and is scored against the object's
+depth without the occluders on the hidden part (and on the whole object). Predictors:
+
+* ``nearest visible`` - each hidden pixel takes the reading of the nearest visible,
+  measured pixel of the object;
+* ``plane fit`` - a least-squares plane through the visible part's 3D points, each hidden
+  pixel's ray intersected with it (the median visible depth where the fit is degenerate);
+* plain completion backends (classical, ``--baseline-model``) with the hidden part removed
+  from their input (``CompletionAsAmodal``);
+* ``--model``: its amodal path when it has the guidance input, else as a plain completion.
+"""
+
+import csv
+import time
+from typing import Dict, List, Optional, Sequence
+
+from lingbot_depth_ros.backends.amodal import (AmodalResult, CompletionAsAmodal,
+                                               split_amodal_mask, supports_amodal)
+from lingbot_depth_ros.backends.base import check_inputs, measured
+from lingbot_depth_ros.tools.evaluation.metrics import MetricSums
+import numpy as np
+from scipy import ndimage
+
+MIN_PLANE_POINTS = 3
+
+
+def _visible_readings(depth: Optional[np.ndarray], rgb: np.ndarray, amodal_mask: np.ndarray):
+    amodal, visible = split_amodal_mask(amodal_mask, rgb.shape[:2])
+    seen = visible & measured(depth, rgb.shape[:2])
+    return amodal, visible, seen
+
+
+class NearestVisibleFill:
+    """Baseline: the object's visible depth extended to its hidden part by nearest fill."""
+
+    name = 'nearest visible'
+    device = 'cpu'
+    supports_amodal = True
+
+    def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
+                        amodal_mask: np.ndarray) -> AmodalResult:
+        """
+        Fill the object's extent from its nearest measured visible pixel.
+
+        :param rgb: uint8 HxWx3 (only its size is used).
+        :param depth: float32 HxW metres or None.
+        :param K: 3x3 intrinsics (unused).
+        :param amodal_mask: mono8 HxW amodal mask.
+        :return: the AmodalResult (NaN everywhere when nothing visible is measured).
+        """
+        start = time.perf_counter()
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        amodal, visible, seen = _visible_readings(depth, rgb, amodal_mask)
+        out = np.full(amodal.shape, np.nan, dtype=np.float32)
+        if seen.any():
+            _, (rows, cols) = ndimage.distance_transform_edt(~seen, return_indices=True)
+            out[amodal] = depth[rows[amodal], cols[amodal]]
+        return AmodalResult(out, amodal, amodal & ~visible,
+                            {'total': time.perf_counter() - start})
+
+
+def fit_plane(points: np.ndarray) -> Optional[np.ndarray]:
+    """
+    Fit a plane n . p = d to 3D points by least squares (total, through the centroid).
+
+    :param points: (N, 3).
+    :return: (nx, ny, nz, d) with a unit normal, or None for fewer than 3 points or
+        (nearly) collinear ones.
+    """
+    if len(points) < MIN_PLANE_POINTS:
+        return None
+    centroid = points.mean(axis=0)
+    _, singular, vt = np.linalg.svd(points - centroid, full_matrices=False)
+    if singular[1] <= 1e-9 * max(singular[0], 1e-12):
+        return None
+    normal = vt[-1]
+    return np.append(normal, normal @ centroid)
+
+
+class PlaneFitVisible:
+    """Baseline: a plane through the object's visible 3D points, extended to the hidden part."""
+
+    name = 'plane fit'
+    device = 'cpu'
+    supports_amodal = True
+
+    def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
+                        amodal_mask: np.ndarray) -> AmodalResult:
+        """
+        Intersect each pixel ray of the object's extent with the visible part's plane.
+
+        Rays parallel to the plane or meeting it behind the camera, and a degenerate fit,
+        take the median visible reading instead.
+
+        :param rgb: uint8 HxWx3 (only its size is used).
+        :param depth: float32 HxW metres or None.
+        :param K: 3x3 pixel intrinsics.
+        :param amodal_mask: mono8 HxW amodal mask.
+        :return: the AmodalResult (NaN everywhere when nothing visible is measured).
+        """
+        start = time.perf_counter()
+        rgb, depth, K = check_inputs(rgb, depth, K)
+        amodal, visible, seen = _visible_readings(depth, rgb, amodal_mask)
+        out = np.full(amodal.shape, np.nan, dtype=np.float32)
+        if seen.any():
+            rows, cols = np.nonzero(seen)
+            z = depth[seen].astype(np.float64)
+            rays = np.stack([(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1],
+                             np.ones_like(z)], axis=1)
+            plane = fit_plane(rays * z[:, None])
+            fallback = float(np.median(z))
+            rows, cols = np.nonzero(amodal)
+            targets = np.stack([(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1],
+                                np.ones(len(rows))], axis=1)
+            values = np.full(len(rows), fallback)
+            if plane is not None:
+                # A ray p = z * (x, y, 1) meets n . p = d at z = d / (n . (x, y, 1)).
+                denominator = targets @ plane[:3]
+                with np.errstate(divide='ignore', invalid='ignore'):
+                    on_plane = plane[3] / denominator
+                good = np.isfinite(on_plane) & (on_plane > 0) & (np.abs(denominator) > 1e-6)
+                values[good] = on_plane[good]
+            out[rows, cols] = values
+            out[seen] = depth[seen]
+        return AmodalResult(out, amodal, amodal & ~visible,
+                            {'total': time.perf_counter() - start})
+
+
+def as_amodal(backend):
+    """
+    Return a predictor for the amodal protocol.
+
+    :param backend: a backend with ``complete_amodal`` or any plain completion backend.
+    :return: the backend itself, or it wrapped in :class:`CompletionAsAmodal`.
+    """
+    return backend if supports_amodal(backend) else CompletionAsAmodal(backend)
+
+
+def evaluate_amodal(frames, predictors: Sequence, log=None) -> List[Dict[str, object]]:
+    """
+    Run every predictor on every amodal frame; return one summary row per predictor.
+
+    :param frames: iterable of :class:`..synthetic.amodal.AmodalFrame`.
+    :param predictors: objects with ``name`` and ``complete_amodal``.
+    :param log: callable taking a line (None: silent).
+    :return: rows {'predictor', 'hidden_rmse', 'hidden_mae', 'hidden_absrel',
+        'hidden_coverage', 'object_rmse', 'object_absrel', 'ms_per_frame', 'frames'}.
+    """
+    sums = {p.name: (MetricSums(), MetricSums()) for p in predictors}
+    times = {p.name: 0.0 for p in predictors}
+    count = 0
+    for frame in frames:
+        count += 1
+        image = frame.frame
+        mask = frame.mask_image()
+        if log:
+            log(f'evaluate: amodal scene {image.seed}, hidden share {frame.hidden_fraction:.2f}')
+        for predictor in predictors:
+            start = time.perf_counter()
+            result = predictor.complete_amodal(image.rgb, image.depth_sensor, image.K, mask)
+            times[predictor.name] += time.perf_counter() - start
+            hidden_sums, object_sums = sums[predictor.name]
+            hidden_sums.add(result.depth, frame.target_depth, frame.hidden)
+            object_sums.add(result.depth, frame.target_depth, frame.amodal)
+    rows = []
+    for predictor in predictors:
+        hidden = sums[predictor.name][0].result()
+        whole = sums[predictor.name][1].result()
+        rows.append({'predictor': predictor.name, 'hidden_rmse': hidden['rmse'],
+                     'hidden_mae': hidden['mae'], 'hidden_absrel': hidden['absrel'],
+                     'hidden_coverage': hidden['coverage'], 'object_rmse': whole['rmse'],
+                     'object_absrel': whole['absrel'],
+                     'ms_per_frame': 1000.0 * times[predictor.name] / max(count, 1),
+                     'frames': count})
+    return rows
+
+
+def amodal_table(rows: Sequence[Dict[str, object]], model: Optional[str] = None,
+                 baselines: Sequence[str] = ()) -> str:
+    """
+    Format the amodal rows as Markdown, with the model's change against the best baseline.
+
+    :param rows: output of :func:`evaluate_amodal`.
+    :param model: the name of the row compared with the baselines (None: no comparison).
+    :param baselines: names of the baseline rows.
+    :return: the table and, with a model, one line comparing it with the best baseline.
+    """
+    lines = ['## Amodal depth: the hidden part of objects', '',
+             '| predictor | hidden RMSE [m] | hidden AbsRel | hidden MAE [m] | hidden coverage '
+             '| object RMSE [m] | ms / frame |', '|---|---:|---:|---:|---:|---:|---:|']
+    for row in rows:
+        lines.append(f"| {row['predictor']} | {row['hidden_rmse']:.4f} | "
+                     f"{row['hidden_absrel']:.4f} | {row['hidden_mae']:.4f} | "
+                     f"{row['hidden_coverage']:.3f} | {row['object_rmse']:.4f} | "
+                     f"{row['ms_per_frame']:.1f} |")
+    by_name = {row['predictor']: row for row in rows}
+    scored = [by_name[name] for name in baselines if name in by_name
+              and np.isfinite(by_name[name]['hidden_rmse'])]
+    if model in by_name and scored:
+        best = min(scored, key=lambda row: row['hidden_rmse'])
+        change = by_name[model]['hidden_rmse'] / best['hidden_rmse'] - 1.0
+        lines += ['', f"Best baseline: {best['predictor']} ({best['hidden_rmse']:.4f} m); "
+                  f"{model}: {by_name[model]['hidden_rmse']:.4f} m, {100 * change:+.1f}% "
+                  'hidden-part RMSE.']
+    return '\n'.join(lines) + '\n'
+
+
+def run_amodal_protocol(network, baseline, seed: int, count: int, width: int, height: int,
+                        output, log=None) -> str:
+    """
+    Evaluate the amodal protocol and write ``results.md`` / ``results.csv`` in ``output``.
+
+    :param network: BackendSettings of ``--model`` or None.
+    :param baseline: BackendSettings of ``--baseline-model`` or None.
+    :param seed: first amodal scene.
+    :param count: number of scenes.
+    :param width: image width.
+    :param height: image height.
+    :param output: output folder (created).
+    :param log: callable taking a line.
+    :return: the Markdown written.
+    """
+    from pathlib import Path
+
+    from lingbot_depth_ros.backends.classical import ClassicalBackend
+    from lingbot_depth_ros.backends.factory import create_backend
+    from lingbot_depth_ros.tools.synthetic.amodal import render_amodal
+
+    predictors = [NearestVisibleFill(), PlaneFitVisible(), as_amodal(ClassicalBackend())]
+    if baseline is not None:
+        predictors.append(as_amodal(create_backend(baseline)))
+    model = None
+    if network is not None:
+        predictors.append(as_amodal(create_backend(network)))
+        model = predictors[-1].name
+    baselines = [p.name for p in predictors if p.name != model]
+    frames = (render_amodal(s, width, height) for s in range(seed, seed + count))
+    rows = evaluate_amodal(frames, predictors, log)
+    table = amodal_table(rows, model, baselines)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    header = (f'# Amodal depth evaluation\n\nData: {count} amodal synthetic scenes (seeds from '
+              f"{seed}, {width}x{height}); metrics against the object's depth without its "
+              'occluders, on its hidden part and on the whole object.\n\n')
+    (output / 'results.md').write_text(header + table)
+    with open(output / 'results.csv', 'w', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return table
