@@ -319,6 +319,9 @@ def node_diagnostics(node) -> DiagnosticArray:
     snapshot.extra['pairs_waiting_for_camera_info'] = str(held)
     for kind, reliability in node.input_reliability.items():
         snapshot.extra['input_reliability_' + kind] = reliability
+    amodal = getattr(node, '_amodal', None)
+    if amodal is not None:
+        snapshot.extra['amodal_published'] = str(amodal.published)
     info = {'backend': node.backend.name, 'model': node.config.model, 'device': device,
             'precision': node.config.precision, 'mode': node.config.mode}
     status = diagnostic_status(snapshot, '%s: depth completion'

@@ -33,7 +33,7 @@ from lingbot_depth_ros.node.diagnostics import node_diagnostics, NodeStats, Warn
 from lingbot_depth_ros.node.frame_work import FrameWork, WARN_PERIOD_S
 from lingbot_depth_ros.node.grasp_cloud import TargetTransforms
 from lingbot_depth_ros.node.params import declare_parameters, NodeConfig
-from lingbot_depth_ros.node.pipeline import load_backend, run_backend
+from lingbot_depth_ros.node.pipeline import check_amodal, load_backend, run_backend
 from lingbot_depth_ros.sync import FrameSynchronizer, Mailbox, STAMP_JUMP_BACK
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -85,6 +85,9 @@ class DepthCompletionNode(FrameWork, Node):
         self._timers = []
         self._publishers_open = []
         self._cameras = None
+        self._amodal = None
+        # One backend call at a time: the frame worker and the amodal worker share it.
+        self.backend_lock = threading.Lock()
 
     def _declare(self) -> None:
         self.config: NodeConfig = declare_parameters(self, self._on_config_change)
@@ -92,6 +95,8 @@ class DepthCompletionNode(FrameWork, Node):
 
     def _load_backend(self) -> None:
         self.backend = load_backend(self.config, self.get_logger())
+        if self.config.amodal:
+            check_amodal(self.config, self.backend)
         self.get_logger().info('backend %s ready on %s' % (self.backend.name,
                                                            self.backend.device))
 
@@ -132,11 +137,17 @@ class DepthCompletionNode(FrameWork, Node):
         except Exception:
             self.destroy_node()
             raise
+        if self.config.amodal:
+            from lingbot_depth_ros.node.amodal import AmodalChannel
+            self._amodal = AmodalChannel(self)
         self._timers.append(self.create_timer(self.config.diagnostics_period,
                                               self.publish_diagnostics))
 
     def _close(self) -> None:
         """Stop the inputs, the worker and the outputs; the backend stays loaded."""
+        if self._amodal is not None:
+            self._amodal.close()
+            self._amodal = None
         if self._cameras is not None:
             self._cameras.close()
             self._cameras = None
@@ -235,6 +246,8 @@ class DepthCompletionNode(FrameWork, Node):
     def _deliver(self, frames) -> None:
         if not frames:
             return
+        if self._amodal is not None:
+            self._amodal.add_frames(frames)
         if not self.has_consumers():
             self.stats.record_drop('no_subscriber', len(frames))
             return
@@ -270,7 +283,8 @@ class DepthCompletionNode(FrameWork, Node):
         if ready is None:
             return False
         try:
-            result, complete_s, forward_s = run_backend(self.backend, ready[0], ready[2])
+            with self.backend_lock:
+                result, complete_s, forward_s = run_backend(self.backend, ready[0], ready[2])
         except Exception as error:  # noqa: B902 - a failing backend must not stop the node
             return self.backend_failed(error)
         return self.finish(frame, ready, result, start, complete_s, forward_s)
@@ -291,6 +305,9 @@ class DepthCompletionNode(FrameWork, Node):
         if getattr(self, '_cameras', None) is not None:
             self._cameras.close()
             self._cameras = None
+        if getattr(self, '_amodal', None) is not None:
+            self._amodal.close()
+            self._amodal = None
         self._stop_worker()
         super().destroy_node()
 

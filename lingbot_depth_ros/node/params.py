@@ -124,6 +124,10 @@ PARAMETERS = (
     ParamSpec('publish_confidence', False, 'Publish depth_refined/confidence (32FC1, the mask '
               "head's probability 0..1 that each pixel's depth is valid; networks with a "
               'mask head only).'),
+    ParamSpec('amodal', False, 'Subscribe amodal_mask (mono8 at the colour size, stamped like '
+              'the colour frame: 0 outside an object, 255 its visible part, other values its '
+              'hidden part) and publish depth_amodal/image and points_amodal for each frame '
+              'that gets a mask. Needs a model with the amodal guidance input; one camera.'),
     ParamSpec('temporal_filter', False, 'Smooth the output over time for static scenes: '
               'exponential average per pixel while its depth changes less than '
               'temporal_change (relative); restarts when much of the frame changes.',
@@ -192,6 +196,7 @@ class NodeConfig:
     num_threads: int = SPECS['num_threads'].default
     min_confidence: float = SPECS['min_confidence'].default
     publish_confidence: bool = SPECS['publish_confidence'].default
+    amodal: bool = SPECS['amodal'].default
     temporal_filter: bool = SPECS['temporal_filter'].default
     temporal_alpha: float = SPECS['temporal_alpha'].default
     temporal_change: float = SPECS['temporal_change'].default

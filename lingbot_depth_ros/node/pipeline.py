@@ -23,6 +23,7 @@ the one-line start-up error and the timings its diagnostics report.
 import time
 from typing import List, Sequence, Tuple
 
+from lingbot_depth_ros.backends.amodal import supports_amodal
 from lingbot_depth_ros.backends.base import Backend, CompletionResult
 from lingbot_depth_ros.backends.factory import create_backend
 from lingbot_depth_ros.messages.frame import DecodedFrame, FrameSettings, limit_output
@@ -47,6 +48,23 @@ def load_backend(config: NodeConfig, logger=None) -> Backend:
     except Exception as error:  # noqa: B902 - any failure is reported as one clear line
         raise ModelLoadError("cannot load model '%s' (backend %s): %s: %s" % (
             config.model, config.backend, type(error).__name__, error)) from error
+
+
+def check_amodal(config: NodeConfig, backend: Backend) -> None:
+    """
+    Refuse ``amodal`` where it cannot work: several cameras, a model without guidance.
+
+    :param config: node parameters (amodal is true).
+    :param backend: the loaded backend.
+    :raises ModelLoadError: naming the problem.
+    """
+    if config.camera_namespaces:
+        raise ModelLoadError('amodal: serves one camera; got cameras %s (run one node per '
+                             'camera for amodal masks)' % (list(config.camera_namespaces),))
+    if not supports_amodal(backend):
+        raise ModelLoadError("amodal: model '%s' (backend %s) has no amodal guidance input; "
+                             'use an amodal model (e.g. bundled:vitt4-amodal)'
+                             % (config.model, backend.name))
 
 
 def run_backend(backend: Backend, frame: DecodedFrame,
