@@ -156,3 +156,37 @@ def test_backend_without_guidance_names_the_problem():
     with pytest.raises(ValueError, match='amodal_mask: expected shape'):
         NetworkBackend('random:tiny_amodal', device='cpu', warmup=False).complete_amodal(
             rgb, depth, K, np.zeros((10, 10), np.uint8))
+
+
+def test_infer_writes_the_amodal_depth_beside_the_refined_one(tmp_path, capsys):
+    import cv2
+
+    from lingbot_depth_ros.tools.cli import main
+    from lingbot_depth_ros.tools.synthetic.amodal import render_amodal
+
+    scene = render_amodal(4, 160, 120)
+    frame = scene.frame
+    cv2.imwrite(str(tmp_path / 'rgb.png'), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
+    np.save(tmp_path / 'depth.npy', frame.depth_sensor)
+    np.savetxt(tmp_path / 'K.txt', frame.K)
+    cv2.imwrite(str(tmp_path / 'mask.png'), scene.mask_image())
+    args = ['infer', '--rgb', str(tmp_path / 'rgb.png'), '--depth', str(tmp_path / 'depth.npy'),
+            '--intrinsics', str(tmp_path / 'K.txt'), '--model', 'random:tiny_amodal',
+            '--num-tokens', '48', '--device', 'cpu', '--amodal-mask', str(tmp_path / 'mask.png'),
+            '--output', str(tmp_path / 'out.npy')]
+    assert main(args) == 0
+    assert 'hidden); wrote' in capsys.readouterr().out
+    amodal = np.load(tmp_path / 'out_amodal.npy')
+    assert np.isnan(amodal[~scene.amodal]).all()
+    backend = NetworkBackend('random:tiny_amodal', device='cpu', warmup=False, num_tokens=48)
+    expected = backend.complete_amodal(frame.rgb, frame.depth_sensor, frame.K,
+                                       scene.mask_image()).depth
+    np.testing.assert_allclose(amodal, expected, rtol=1e-5, equal_nan=True)
+    # A plain model, or a mask of another size, is a clear error.
+    plain = args[:args.index('--model') + 1] + ['random:tiny'] + args[args.index('--model') + 2:]
+    assert main(plain + ['--force']) == 1
+    assert 'has no amodal guidance input' in capsys.readouterr().err
+    np.save(tmp_path / 'small.npy', np.zeros((10, 10), np.uint8))
+    args[args.index('--amodal-mask') + 1] = str(tmp_path / 'small.npy')
+    assert main(args + ['--force']) == 1
+    assert 'amodal_mask: expected shape (120, 160)' in capsys.readouterr().err

@@ -19,8 +19,9 @@
 Like the release's example.py: a colour image, a depth image (16-bit PNG in units of
 ``--depth-scale``, float TIFF / ``.npy`` in metres) and the intrinsics (a text file of
 the 3x3 K, or a ROS camera_info YAML) in, the refined depth out as a 16-bit PNG
-(millimetres), a ``.npy`` (float32 metres, NaN holes) or a ``.ply`` point cloud. The frame
-goes through the node's path: the files become the messages a driver publishes
+(millimetres), a ``.npy`` (float32 metres, NaN holes) or a ``.ply`` point cloud. With
+``--amodal-mask`` an amodal model also writes the object's whole depth beside it
+(``<output>_amodal``, NaN / 0 outside the mask). The frame goes through the node's path: the files become the messages a driver publishes
 (``messages.camera``), ``decode_frame`` reads them, ``create_backend`` builds the backend.
 """
 
@@ -28,6 +29,7 @@ import argparse
 from pathlib import Path
 
 import cv2
+from lingbot_depth_ros.backends.amodal import split_amodal_mask, supports_amodal, VISIBLE
 from lingbot_depth_ros.backends.factory import create_backend
 from lingbot_depth_ros.messages.camera import frame_messages
 from lingbot_depth_ros.messages.frame import (cloud_output, decode_frame, FrameRejected,
@@ -61,6 +63,10 @@ def add_infer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--output', required=True, metavar='OUT',
                         help='refined depth: .png (16-bit millimetres, 0 = none), .npy '
                         '(float32 metres, NaN = none) or .ply (XYZRGB point cloud)')
+    parser.add_argument('--amodal-mask', metavar='FILE',
+                        help='mono8 amodal mask of an object (PNG or .npy: 0 outside, 255 '
+                        'visible, other values hidden; needs an amodal model): also write '
+                        'its depth, hidden part included, to <output stem>_amodal<suffix>')
     parser.add_argument('--force', action='store_true', help='replace an existing output')
     add_backend_arguments(parser)
     add_frame_arguments(parser.add_argument_group('depth'))
@@ -95,8 +101,10 @@ def run_infer(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in OUTPUTS:
         raise ValueError(f'--output: expected a .png, .npy or .ply file, got {output}')
-    if output.exists() and not args.force:
-        raise ValueError(f'--output: {output} exists; pass --force to replace it')
+    amodal_output = output.with_name(output.stem + '_amodal' + output.suffix)
+    for path in [output] + ([amodal_output] if args.amodal_mask else []):
+        if path.exists() and not args.force:
+            raise ValueError(f'--output: {path} exists; pass --force to replace it')
     bgr = cv2.imread(args.rgb, cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError(f'--rgb: expected a readable image, got {args.rgb}')
@@ -115,20 +123,66 @@ def run_infer(args: argparse.Namespace) -> int:
             args.rgb, args.depth or '--depth', args.intrinsics or args.camera_info))
     except FrameRejected as rejected:
         raise ValueError(str(rejected)) from None
+    mask = read_amodal_mask(args.amodal_mask, rgb.shape[:2]) if args.amodal_mask else None
     backend = create_backend(backend_settings(args, rgb.shape[:2]))
+    if mask is not None and not supports_amodal(backend):
+        raise ValueError(f'--amodal-mask: {backend.name} has no amodal guidance input; use an '
+                         f'amodal model (e.g. --model bundled:vitt4-amodal)')
     result = limit_output(backend.complete(frame.rgb, frame.depth, frame.K),
                           settings.depth_range)
-    suffix = output.suffix.lower()
-    if suffix == '.npy':
-        np.save(output, result.depth.astype(np.float32))
-    elif suffix == '.png':
-        millimetres = np.nan_to_num(result.depth.astype(np.float64) * 1000.0, nan=0.0)
-        cv2.imwrite(str(output), np.clip(np.round(millimetres), 0, 65535).astype(np.uint16))
-    else:
-        from lingbot_depth_ros.tools.demo.run import write_ply
-        write_ply(output, cloud_output(frame, result.depth, organized=False))
+    write_depth(output, result.depth, frame)
     filled = int(result.filled.sum())
     print(f'infer: {backend.name} backend, {rgb.shape[1]}x{rgb.shape[0]}: '
           f'{int(np.isfinite(result.depth).sum())} pixels with depth ({filled} filled); '
           f'wrote {output}')
+    if mask is not None:
+        amodal = backend.complete_amodal(frame.rgb, frame.depth, frame.K, mask)
+        depth, _ = settings.depth_range.invalid_to_nan(amodal.depth)
+        write_depth(amodal_output, depth, frame)
+        print(f'infer: amodal depth of {int(amodal.amodal.sum())} object pixels '
+              f'({int(amodal.hidden.sum())} hidden); wrote {amodal_output}')
     return 0
+
+
+def read_amodal_mask(path, shape) -> np.ndarray:
+    """
+    Read a mono8 amodal mask file.
+
+    :param path: 8-bit PNG (grey) or a uint8 / bool ``.npy``.
+    :param shape: (H, W) of the colour image.
+    :return: uint8 HxW.
+    :raises ValueError: for an unreadable file, another bit depth or size.
+    """
+    path = Path(path)
+    if path.suffix.lower() == '.npy':
+        mask = np.load(path)
+        if mask.dtype == np.bool_:
+            mask = np.where(mask, VISIBLE, 0).astype(np.uint8)
+    else:
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if mask is None:
+            raise ValueError(f'--amodal-mask: expected a readable image, got {path}')
+    if mask.dtype != np.uint8 or mask.ndim != 2:
+        raise ValueError(f'--amodal-mask: expected a single-channel 8-bit mask, got '
+                         f'{mask.dtype} {mask.shape} in {path}')
+    split_amodal_mask(mask, shape)  # the size check, naming both sizes
+    return mask
+
+
+def write_depth(path: Path, depth: np.ndarray, frame) -> None:
+    """
+    Write depth as 16-bit millimetre PNG, float32 .npy or a .ply cloud, by suffix.
+
+    :param path: output file.
+    :param depth: float32 HxW metres, NaN = none.
+    :param frame: the decoded frame (colour and intrinsics of the cloud).
+    """
+    suffix = path.suffix.lower()
+    if suffix == '.npy':
+        np.save(path, depth.astype(np.float32))
+    elif suffix == '.png':
+        millimetres = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0)
+        cv2.imwrite(str(path), np.clip(np.round(millimetres), 0, 65535).astype(np.uint16))
+    else:
+        from lingbot_depth_ros.tools.demo.run import write_ply
+        write_ply(path, cloud_output(frame, depth, organized=False))
