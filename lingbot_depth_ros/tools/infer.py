@@ -21,8 +21,9 @@ Like the release's example.py: a colour image, a depth image (16-bit PNG in unit
 the 3x3 K, or a ROS camera_info YAML) in, the refined depth out as a 16-bit PNG
 (millimetres), a ``.npy`` (float32 metres, NaN holes) or a ``.ply`` point cloud. With
 ``--amodal-mask`` an amodal model also writes the object's whole depth beside it
-(``<output>_amodal``, NaN / 0 outside the mask). The frame goes through the node's path: the files become the messages a driver publishes
-(``messages.camera``), ``decode_frame`` reads them, ``create_backend`` builds the backend.
+(``<output>_amodal``, NaN / 0 outside the mask). The frame goes through the node's path:
+the files become the messages a driver publishes (``messages.camera``), ``decode_frame``
+reads them, ``create_backend`` builds the backend.
 """
 
 import argparse
