@@ -125,3 +125,29 @@ def test_a_model_without_guidance_stops_the_node_with_one_line():
     errors = [line for line in result.stderr.splitlines() if '[FATAL]' in line]
     assert len(errors) == 1
     assert "model 'random:tiny'" in errors[0] and 'no amodal guidance input' in errors[0]
+
+
+def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
+    from lingbot_depth_ros.node.lifecycle import LifecycleDepthCompletionNode
+    from node_harness import Spinner
+    from rclpy.parameter import Parameter
+
+    namespace = unique_namespace()
+    node = LifecycleDepthCompletionNode(
+        namespace=namespace, context=ros_context,
+        parameter_overrides=[Parameter(k, value=v) for k, v in PARAMS.items()])
+    spinner = Spinner(ros_context, node)
+    try:
+        node.trigger_configure()
+        assert node.backend.supports_amodal
+        assert node.count_subscribers(namespace + '/amodal_mask') == 0
+        node.trigger_activate()
+        assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 1
+                          and node.count_publishers(namespace + '/points_amodal') == 1)
+        node.trigger_deactivate()
+        assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 0
+                          and node.count_publishers(namespace + '/depth_amodal/image') == 0)
+        node.trigger_cleanup()
+    finally:
+        spinner.stop()
+        node.destroy_node()
