@@ -14,7 +14,8 @@
 
 """The amodal guidance input: zero-initialised, strict checkpoints, the backend's amodal path."""
 
-from lingbot_depth_ros.backends.amodal import encode_amodal_mask, HIDDEN, VISIBLE
+from lingbot_depth_ros.backends.amodal import (align_to_visible, encode_amodal_mask, HIDDEN,
+                                               VISIBLE)
 from lingbot_depth_ros.backends.network import NetworkBackend
 from lingbot_depth_ros.model import get_config, MDMModel
 from lingbot_depth_ros.model.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
@@ -134,6 +135,7 @@ def test_backend_amodal_output_is_nan_outside_the_mask_and_keeps_visible_reading
 def test_backend_amodal_equals_the_model_forward():
     backend = NetworkBackend('random:tiny_amodal', device='cpu', warmup=False,
                              keep_valid_input=False, num_tokens=120)
+    backend.align_amodal = False
     with torch.no_grad():
         backend.model.encoder.backbone.amodal_patch_embed.proj.weight.normal_(0.0, 0.05)
     rgb, depth, amodal, visible = _frame(1)
@@ -145,6 +147,24 @@ def test_backend_amodal_equals_the_model_forward():
         expected = backend.model(image, 120, depth_t, amodal_mask=mask_t,
                                  amodal_depth=seen)['depth_reg'][0].numpy()
     np.testing.assert_allclose(result.depth[amodal], expected[amodal], rtol=1e-5)
+    # Aligned (the default): the same prediction scaled to the visible readings.
+    backend.align_amodal = True
+    aligned = backend.complete_amodal(rgb, depth, K, mask)
+    seen = visible & (depth > 0)
+    scale = np.median(depth[seen] / expected[seen])
+    assert aligned.scale == pytest.approx(scale, rel=1e-5)
+    np.testing.assert_allclose(aligned.depth[amodal], scale * expected[amodal], rtol=1e-4)
+
+
+def test_align_to_visible_is_the_median_ratio_of_readings():
+    predicted = np.full((4, 4), 2.0, np.float32)
+    depth = np.zeros((4, 4), np.float32)
+    depth[0, :3] = [2.2, 2.2, 9.0]  # one background pixel inside the mask: outvoted
+    visible = np.zeros((4, 4), bool)
+    visible[0] = True
+    assert align_to_visible(predicted, depth, visible) == pytest.approx(1.1)
+    assert align_to_visible(predicted, None, visible) == 1.0
+    assert align_to_visible(predicted, depth, np.zeros((4, 4), bool)) == 1.0
 
 
 def test_backend_without_guidance_names_the_problem():

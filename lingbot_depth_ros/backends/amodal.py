@@ -29,7 +29,7 @@ holes of the input and asks the plain completion for them.
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from lingbot_depth_ros.backends.base import check_inputs, measured
+from lingbot_depth_ros.backends.base import check_inputs, MEASURED, measured
 import numpy as np
 
 VISIBLE = 255  # mask value: the object, seen by the camera
@@ -46,12 +46,15 @@ class AmodalResult:
     :ivar amodal: bool HxW, the object's full extent.
     :ivar hidden: bool HxW, the part of it the mask marks as hidden.
     :ivar timings: seconds per stage.
+    :ivar scale: factor applied to the network's object depth to match the visible part's
+        readings (see :func:`align_to_visible`; 1.0 when nothing was aligned).
     """
 
     depth: np.ndarray
     amodal: np.ndarray
     hidden: np.ndarray
     timings: Dict[str, float] = field(default_factory=dict)
+    scale: float = 1.0
 
 
 def split_amodal_mask(mask: np.ndarray, shape: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
@@ -104,6 +107,30 @@ def visible_depth(depth: Optional[np.ndarray], visible: np.ndarray) -> np.ndarra
         keep = visible & measured(depth, visible.shape)
         out[keep] = depth[keep]
     return out
+
+
+def align_to_visible(predicted: np.ndarray, depth: Optional[np.ndarray],
+                     visible: np.ndarray) -> float:
+    """
+    Return the scale that makes a prediction agree with the object's visible readings.
+
+    The median of reading / prediction over the visible, measured pixels: robust to the
+    few pixels a mask puts on the background. Amodal Depth Anything aligns its relative
+    depth to the observed depth the same way; a metric network still errs by a few percent
+    of scale on one object, and the readings of its visible part are the best evidence of
+    where it is.
+
+    :param predicted: float HxW network depth in metres.
+    :param depth: float HxW readings (0 / NaN none), or None.
+    :param visible: bool HxW, the object's visible part.
+    :return: the scale (1.0 when no visible pixel has both a reading and a prediction).
+    """
+    if depth is None:
+        return 1.0
+    both = visible & measured(depth, visible.shape) & MEASURED.valid(predicted)
+    if not both.any():
+        return 1.0
+    return float(np.median(depth[both] / predicted[both]))
 
 
 def supports_amodal(backend) -> bool:

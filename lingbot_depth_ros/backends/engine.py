@@ -25,7 +25,8 @@ only ``predict``; none of this module imports them (no torch here).
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from lingbot_depth_ros.backends.amodal import AmodalResult, split_amodal_mask, visible_depth
+from lingbot_depth_ros.backends.amodal import (align_to_visible, AmodalResult, split_amodal_mask,
+                                               visible_depth)
 from lingbot_depth_ros.backends.base import (check_inputs, CompletionResult, finalize_depth,
                                              MEASURED, measured, OutOfMemory, stage_timer)
 import numpy as np
@@ -98,6 +99,8 @@ class NetworkEngine:
     min_confidence = 0.5
     # Engines whose network has the amodal guidance input override it.
     supports_amodal = False
+    # Scale the amodal prediction to the object's visible readings.
+    align_amodal = True
 
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -187,9 +190,11 @@ class NetworkEngine:
         """
         Predict the depth of an object's full extent, its hidden part included.
 
-        Visible measured pixels of the object keep their reading (``keep_valid_input``);
-        the mask head's verdict is not applied: it learnt where the scene's depth is
-        valid, and the hidden part is valid by definition.
+        The network's depth of the object is scaled to agree with its visible readings
+        (``align_amodal``, :func:`.amodal.align_to_visible`); visible measured pixels then
+        keep their reading (``keep_valid_input``). The mask head's verdict is not applied:
+        it learnt where the scene's depth is valid, and the hidden part is valid by
+        definition.
 
         :param rgb: uint8 HxWx3 RGB.
         :param depth: float32 HxW metres (0 / NaN = no measurement), or None.
@@ -221,11 +226,13 @@ class NetworkEngine:
         timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
         with stage_timer(timings, 'finalize'):
             out = np.array(predicted, dtype=np.float32, copy=True)
+            scale = align_to_visible(out, depth, visible) if self.align_amodal else 1.0
+            out *= np.float32(scale)
             if self.keep_valid_input and depth is not None:
                 np.copyto(out, depth, where=visible & measured(depth, visible.shape))
             out[~(amodal & MEASURED.valid(out))] = np.nan
         timings['total'] = time.perf_counter() - start
-        return AmodalResult(out, amodal, amodal & ~visible, timings)
+        return AmodalResult(out, amodal, amodal & ~visible, timings, scale)
 
     def complete_batch(self, frames: Sequence[Tuple[np.ndarray, Optional[np.ndarray],
                                                     np.ndarray]],
