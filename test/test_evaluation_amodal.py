@@ -21,6 +21,7 @@ from lingbot_depth_ros.tools.cli import main
 from lingbot_depth_ros.tools.evaluation.amodal import (amodal_table, as_amodal, fit_plane,
                                                        NearestVisibleFill, PlaneFitVisible)
 import numpy as np
+import pytest
 
 K = np.array([[100.0, 0.0, 40.0], [0.0, 100.0, 30.0], [0.0, 0.0, 1.0]])
 RGB = np.zeros((60, 80, 3), np.uint8)
@@ -102,11 +103,41 @@ def test_a_plain_backend_gets_the_hidden_part_as_holes():
 
 
 def test_table_compares_the_model_with_the_best_baseline():
-    rows = [{'predictor': name, 'hidden_rmse': rmse, 'hidden_absrel': 0.1, 'hidden_mae': 0.1,
-             'hidden_coverage': 1.0, 'object_rmse': 0.1, 'ms_per_frame': 1.0}
+    rows = [{'predictor': name, 'hidden_rmse': 1.0, 'hidden_absrel': 0.1, 'hidden_mae': 0.1,
+             'hidden_coverage': 1.0, 'common_rmse': rmse, 'common_absrel': 0.1,
+             'object_rmse': 0.1, 'ms_per_frame': 1.0}
             for name, rmse in (('a', 0.2), ('b', 0.1), ('net', 0.06))]
     table = amodal_table(rows, 'net', ['a', 'b'])
-    assert 'Best baseline: b (0.1000 m); net: 0.0600 m, -40.0% hidden-part RMSE.' in table
+    assert ('Best baseline: b (0.1000 m on the common hidden pixels); net: 0.0600 m, -40.0% '
+            'hidden-part RMSE.') in table
+
+
+def test_common_pixels_leave_out_what_one_predictor_misses():
+    from lingbot_depth_ros.tools.evaluation.amodal import evaluate_amodal
+    from lingbot_depth_ros.tools.synthetic.amodal import render_amodal
+
+    frame = render_amodal(1, 160, 120)
+    split = int(np.median(np.nonzero(frame.hidden)[1]))
+
+    class Half:
+        # Exact on the left half of the hidden part, nothing on the right.
+        name, device, supports_amodal = 'half', 'cpu', True
+
+        def complete_amodal(self, rgb, depth, K, mask):
+            out = frame.target_depth.copy()
+            out[:, split:] = np.nan
+            return type('R', (), {'depth': out})()
+
+    class Off:
+        name, device, supports_amodal = 'off', 'cpu', True
+
+        def complete_amodal(self, rgb, depth, K, mask):
+            return type('R', (), {'depth': frame.target_depth + 0.1})()
+
+    rows = {r['predictor']: r for r in evaluate_amodal([frame], [Half(), Off()])}
+    assert rows['half']['common_rmse'] == 0.0 and rows['half']['hidden_coverage'] < 1.0
+    assert rows['off']['common_rmse'] == pytest.approx(0.1, abs=1e-5)
+    assert rows['off']['hidden_coverage'] == 1.0
 
 
 def test_evaluate_amodal_protocol_end_to_end(tmp_path, capsys):
