@@ -93,6 +93,39 @@ def test_amodal_outputs_only_for_frames_with_a_mask(make_node, examples):
     assert wait_until(lambda: side.count() == 2, timeout=60.0)
     assert side.received['depth'][1].header.stamp.sec == 80_005
     assert wait_until(lambda: tester.count('depth') == 3, timeout=60.0)
+    # The regular outputs of one image are the same with or without a mask.
+    regular = tester.outputs('depth')
+    assert bytes(regular[2].data) == bytes(regular[0].data) == bytes(regular[1].data)
+    assert side.count() == 2
+
+
+def test_pairing_survives_bag_loops_future_masks_and_several_objects(make_node, examples):
+    node, tester = make_node(**PARAMS)
+    side = AmodalSide(tester)
+    assert wait_until(lambda: side.masks.get_subscription_count() > 0, timeout=10.0)
+    rgb, depth_mm, K = small_frame(*examples[2])
+    mask, amodal = _mask(rgb.shape[:2])
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 82_000 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1, timeout=60.0)
+    # A mask stamped far ahead (a segmenter on another clock) waits: the history stays.
+    side.masks.publish(image_msg(mask, 'mono8', 99_000 * S))
+    side.masks.publish(image_msg(mask, 'mono8', 82_000 * S))
+    assert wait_until(lambda: side.count() == 1, timeout=60.0)
+    # The bag loops: stamps go back; late and early masks of the new loop still pair,
+    # and two masks of one frame (two objects) each give an output.
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 100 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 2, timeout=60.0)
+    side.masks.publish(image_msg(mask, 'mono8', 100 * S))
+    assert wait_until(lambda: side.count() == 2, timeout=60.0)
+    for _ in range(2):
+        side.masks.publish(image_msg(mask, 'mono8', 101 * S))
+    assert wait_until(lambda: node.stats.inputs().get('amodal_mask', 0) == 5, timeout=10.0)
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 101 * S), node=node)
+    assert wait_until(lambda: side.count() == 4, timeout=60.0)
+    stamps = [m.header.stamp.sec for m in side.received['depth']]
+    assert stamps == [82_000, 100, 101, 101]
+    # The mask of the old timeline was dropped when the stamps went back.
+    assert node.stats.drops().get('amodal_no_frame', 0) == 1
 
 
 def test_bad_masks_are_counted_and_warned_not_fatal(make_node, examples):
