@@ -160,6 +160,29 @@ def test_a_model_without_guidance_stops_the_node_with_one_line():
     assert "model 'random:tiny'" in errors[0] and 'no amodal guidance input' in errors[0]
 
 
+def test_refused_where_it_cannot_work(ros_context):
+    """A model without guidance fails configure; several cameras are refused at start-up."""
+    from lingbot_depth_ros.node.pipeline import ModelLoadError
+    from lingbot_depth_ros.node.lifecycle import LifecycleDepthCompletionNode
+    from lingbot_depth_ros.node.node import DepthCompletionNode
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    plain = dict(PARAMS, model='random:tiny')
+    node = LifecycleDepthCompletionNode(
+        namespace=unique_namespace(), context=ros_context,
+        parameter_overrides=[Parameter(k, value=v) for k, v in plain.items()])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert node.backend is None
+    finally:
+        node.destroy_node()
+    with pytest.raises(ModelLoadError, match='amodal: serves one camera'):
+        DepthCompletionNode(namespace=unique_namespace(), context=ros_context,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in
+                                                 dict(PARAMS, cameras=['a', 'b']).items()])
+
+
 def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
     from lingbot_depth_ros.node.lifecycle import LifecycleDepthCompletionNode
     from node_harness import Spinner
@@ -180,6 +203,12 @@ def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
         node.trigger_deactivate()
         assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 0
                           and node.count_publishers(namespace + '/depth_amodal/image') == 0)
+        # Active again: a fresh channel (its worker restarted), then closed again.
+        node.trigger_activate()
+        assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 1)
+        assert node._amodal._worker.is_alive()
+        node.trigger_deactivate()
+        assert node._amodal is None
         node.trigger_cleanup()
     finally:
         spinner.stop()
