@@ -146,6 +146,8 @@ def test_bad_masks_are_counted_and_warned_not_fatal(make_node, examples):
     assert side.count() == 0
     values = {kv.key: kv.value for kv in node.publish_diagnostics().status[0].values}
     assert values['amodal_published'] == '0'
+    assert values['amodal_masks_received'] == '3'
+    assert values['amodal_masks_waiting'] == '0'
     assert values['dropped_amodal_bad_mask'] == '2'
 
 

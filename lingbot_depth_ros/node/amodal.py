@@ -78,6 +78,12 @@ class AmodalChannel:
                                         daemon=True)
         self._worker.start()
 
+    @property
+    def waiting(self) -> int:
+        """Return the number of masks waiting for their frame."""
+        with self._lock:
+            return len(self._masks)
+
     # Pairing (callback threads) -----------------------------------------------------------
     def add_frames(self, frames) -> None:
         """
