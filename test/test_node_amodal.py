@@ -21,10 +21,12 @@ import time
 from lingbot_depth_ros.backends.amodal import encode_amodal_mask
 from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
-from node_harness import frame_msgs, image_msg, qos_profile, unique_namespace, wait_until
+from node_harness import (frame_msgs, image_msg, load_example, qos_profile,
+                          unique_namespace, wait_until)
 import numpy as np
 import pytest
 from sensor_msgs.msg import Image, PointCloud2
+from test_camera_node import rig_fixture  # noqa: F401
 from test_node_network import small_frame
 
 pytestmark = pytest.mark.ros
@@ -215,3 +217,21 @@ def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
     finally:
         spinner.stop()
         node.destroy_node()
+
+
+def test_the_camera_node_pairs_masks_with_its_captured_frames(rig, examples_dir):
+    """camera_completion_node shares the node's I/O: amodal works on captured frames."""
+    camera, node, tester = rig(**PARAMS)
+    side = AmodalSide(tester)
+    assert wait_until(lambda: side.masks.get_subscription_count() > 0, timeout=10.0)
+    rgb, depth_mm, _ = load_example(examples_dir, 0)
+    camera.inject(rgb, depth_mm, round(time.time() * 1000.0, 3))
+    assert wait_until(lambda: tester.count('depth') == 1, timeout=60.0)
+    header = tester.outputs('depth')[0].header
+    mask, amodal = _mask(rgb.shape[:2])
+    side.masks.publish(image_msg(mask, 'mono8', header.stamp.sec * S + header.stamp.nanosec))
+    assert wait_until(lambda: len(side.received['points']) == 1, timeout=60.0)
+    out = side.received['depth'][0]
+    assert (out.header.stamp, out.header.frame_id) == (header.stamp, header.frame_id)
+    depth = np.frombuffer(bytes(out.data), np.float32).reshape(rgb.shape[:2])
+    assert np.isnan(depth[~amodal]).all() and np.isfinite(depth[amodal]).all()
