@@ -21,10 +21,12 @@ import time
 from lingbot_depth_ros.backends.amodal import encode_amodal_mask
 from lingbot_depth_ros.messages.conversions import pointcloud2_to_array
 from node_harness import examples_fixture, make_node_fixture, ros_context_fixture  # noqa: F401
-from node_harness import frame_msgs, image_msg, qos_profile, unique_namespace, wait_until
+from node_harness import (frame_msgs, image_msg, load_example, qos_profile,
+                          unique_namespace, wait_until)
 import numpy as np
 import pytest
 from sensor_msgs.msg import Image, PointCloud2
+from test_camera_node import rig_fixture  # noqa: F401
 from test_node_network import small_frame
 
 pytestmark = pytest.mark.ros
@@ -93,6 +95,39 @@ def test_amodal_outputs_only_for_frames_with_a_mask(make_node, examples):
     assert wait_until(lambda: side.count() == 2, timeout=60.0)
     assert side.received['depth'][1].header.stamp.sec == 80_005
     assert wait_until(lambda: tester.count('depth') == 3, timeout=60.0)
+    # The regular outputs of one image are the same with or without a mask.
+    regular = tester.outputs('depth')
+    assert bytes(regular[2].data) == bytes(regular[0].data) == bytes(regular[1].data)
+    assert side.count() == 2
+
+
+def test_pairing_survives_bag_loops_future_masks_and_several_objects(make_node, examples):
+    node, tester = make_node(**PARAMS)
+    side = AmodalSide(tester)
+    assert wait_until(lambda: side.masks.get_subscription_count() > 0, timeout=10.0)
+    rgb, depth_mm, K = small_frame(*examples[2])
+    mask, amodal = _mask(rgb.shape[:2])
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 82_000 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 1, timeout=60.0)
+    # A mask stamped far ahead (a segmenter on another clock) waits: the history stays.
+    side.masks.publish(image_msg(mask, 'mono8', 99_000 * S))
+    side.masks.publish(image_msg(mask, 'mono8', 82_000 * S))
+    assert wait_until(lambda: side.count() == 1, timeout=60.0)
+    # The bag loops: stamps go back; late and early masks of the new loop still pair,
+    # and two masks of one frame (two objects) each give an output.
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 100 * S), node=node)
+    assert wait_until(lambda: tester.count('depth') == 2, timeout=60.0)
+    side.masks.publish(image_msg(mask, 'mono8', 100 * S))
+    assert wait_until(lambda: side.count() == 2, timeout=60.0)
+    for _ in range(2):
+        side.masks.publish(image_msg(mask, 'mono8', 101 * S))
+    assert wait_until(lambda: node.stats.inputs().get('amodal_mask', 0) == 5, timeout=10.0)
+    tester.publish(*frame_msgs(rgb, depth_mm, K, 101 * S), node=node)
+    assert wait_until(lambda: side.count() == 4, timeout=60.0)
+    stamps = [m.header.stamp.sec for m in side.received['depth']]
+    assert stamps == [82_000, 100, 101, 101]
+    # The mask of the old timeline was dropped when the stamps went back.
+    assert node.stats.drops().get('amodal_no_frame', 0) == 1
 
 
 def test_bad_masks_are_counted_and_warned_not_fatal(make_node, examples):
@@ -113,6 +148,8 @@ def test_bad_masks_are_counted_and_warned_not_fatal(make_node, examples):
     assert side.count() == 0
     values = {kv.key: kv.value for kv in node.publish_diagnostics().status[0].values}
     assert values['amodal_published'] == '0'
+    assert values['amodal_masks_received'] == '3'
+    assert values['amodal_masks_waiting'] == '0'
     assert values['dropped_amodal_bad_mask'] == '2'
 
 
@@ -125,6 +162,29 @@ def test_a_model_without_guidance_stops_the_node_with_one_line():
     errors = [line for line in result.stderr.splitlines() if '[FATAL]' in line]
     assert len(errors) == 1
     assert "model 'random:tiny'" in errors[0] and 'no amodal guidance input' in errors[0]
+
+
+def test_refused_where_it_cannot_work(ros_context):
+    """A model without guidance fails configure; several cameras are refused at start-up."""
+    from lingbot_depth_ros.node.pipeline import ModelLoadError
+    from lingbot_depth_ros.node.lifecycle import LifecycleDepthCompletionNode
+    from lingbot_depth_ros.node.node import DepthCompletionNode
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    plain = dict(PARAMS, model='random:tiny')
+    node = LifecycleDepthCompletionNode(
+        namespace=unique_namespace(), context=ros_context,
+        parameter_overrides=[Parameter(k, value=v) for k, v in plain.items()])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert node.backend is None
+    finally:
+        node.destroy_node()
+    with pytest.raises(ModelLoadError, match='amodal: serves one camera'):
+        DepthCompletionNode(namespace=unique_namespace(), context=ros_context,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in
+                                                 dict(PARAMS, cameras=['a', 'b']).items()])
 
 
 def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
@@ -147,7 +207,31 @@ def test_lifecycle_opens_and_closes_the_amodal_io(ros_context):
         node.trigger_deactivate()
         assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 0
                           and node.count_publishers(namespace + '/depth_amodal/image') == 0)
+        # Active again: a fresh channel (its worker restarted), then closed again.
+        node.trigger_activate()
+        assert wait_until(lambda: node.count_subscribers(namespace + '/amodal_mask') == 1)
+        assert node._amodal._worker.is_alive()
+        node.trigger_deactivate()
+        assert node._amodal is None
         node.trigger_cleanup()
     finally:
         spinner.stop()
         node.destroy_node()
+
+
+def test_the_camera_node_pairs_masks_with_its_captured_frames(rig, examples_dir):
+    """camera_completion_node shares the node's I/O: amodal works on captured frames."""
+    camera, node, tester = rig(**PARAMS)
+    side = AmodalSide(tester)
+    assert wait_until(lambda: side.masks.get_subscription_count() > 0, timeout=10.0)
+    rgb, depth_mm, _ = load_example(examples_dir, 0)
+    camera.inject(rgb, depth_mm, round(time.time() * 1000.0, 3))
+    assert wait_until(lambda: tester.count('depth') == 1, timeout=60.0)
+    header = tester.outputs('depth')[0].header
+    mask, amodal = _mask(rgb.shape[:2])
+    side.masks.publish(image_msg(mask, 'mono8', header.stamp.sec * S + header.stamp.nanosec))
+    assert wait_until(lambda: len(side.received['points']) == 1, timeout=60.0)
+    out = side.received['depth'][0]
+    assert (out.header.stamp, out.header.frame_id) == (header.stamp, header.frame_id)
+    depth = np.frombuffer(bytes(out.data), np.float32).reshape(rgb.shape[:2])
+    assert np.isnan(depth[~amodal]).all() and np.isfinite(depth[amodal]).all()

@@ -18,10 +18,14 @@ The node's amodal input and outputs: masks paired with frames by stamp, complete
 A segmenter's mask of a frame arrives after the frame (inference takes time) or, from a
 bag, before it. Every matched frame the node receives is kept for ``HISTORY_S`` seconds of
 stamps (at most ``HISTORY_FRAMES``), every mask for as long waiting for its frame; a mask
-pairs with the frame of the same stamp (within ``sync_slop``). Pairs run on a worker of
-their own, one backend call at a time with the main worker (``backend_lock``), so the
-regular outputs are the same with or without masks. What cannot be paired or decoded is
-counted under ``amodal_*`` drop reasons and warned (throttled), naming the problem.
+pairs with the frame of the same stamp (within ``sync_slop``); several masks of one frame
+(several objects) each pair with it. Ages are measured against the newest frame's stamp,
+never a mask's, so a mask with a stamp far ahead cannot empty the history; a frame older
+than the newest one (a bag loop, a clock reset: the synchronizer reset itself) starts the
+history afresh. Pairs run on a worker of their own, one backend call at a time with the
+main worker (``backend_lock``), so the regular outputs are the same with or without masks.
+What cannot be paired or decoded is counted under ``amodal_*`` drop reasons and warned
+(throttled), naming the problem.
 """
 
 import collections
@@ -57,7 +61,8 @@ class AmodalChannel:
         """
         self.node = node
         self._frames = collections.OrderedDict()  # stamp ns -> sync.MatchedFrame
-        self._masks = collections.OrderedDict()  # stamp ns -> Image waiting for its frame
+        self._masks = collections.deque()  # (stamp ns, Image) waiting for their frame
+        self._newest = None  # stamp ns of the newest frame received
         self._lock = threading.Lock()
         self._pairs: queue.Queue = queue.Queue(maxsize=QUEUED_PAIRS)
         self.published = 0
@@ -73,6 +78,12 @@ class AmodalChannel:
                                         daemon=True)
         self._worker.start()
 
+    @property
+    def waiting(self) -> int:
+        """Return the number of masks waiting for their frame."""
+        with self._lock:
+            return len(self._masks)
+
     # Pairing (callback threads) -----------------------------------------------------------
     def add_frames(self, frames) -> None:
         """
@@ -80,9 +91,11 @@ class AmodalChannel:
 
         :param frames: sync.MatchedFrame list, as delivered by the synchronizer.
         """
-        pairs = []
         with self._lock:
             for frame in frames:
+                if self._newest is not None and frame.stamp_ns < self._newest:
+                    self._restart(frame.stamp_ns)
+                self._newest = frame.stamp_ns
                 self._frames[frame.stamp_ns] = frame
             pairs = self._pair_waiting()
             self._expire()
@@ -95,9 +108,9 @@ class AmodalChannel:
         with self._lock:
             frame = self._match(stamp)
             if frame is None:
-                self._masks[stamp] = msg
+                self._masks.append((stamp, msg))
                 while len(self._masks) > WAITING_MASKS:
-                    self._masks.popitem(last=False)
+                    self._masks.popleft()
                     self._drop('amodal_no_frame', 'too many masks waiting for their frames')
             self._expire()
         if frame is not None:
@@ -111,24 +124,39 @@ class AmodalChannel:
         return self._frames[best]
 
     def _pair_waiting(self) -> list:
-        pairs = []
-        for stamp in list(self._masks):
+        pairs, waiting = [], collections.deque()
+        for stamp, mask in self._masks:
             frame = self._match(stamp)
-            if frame is not None:
-                pairs.append((frame, self._masks.pop(stamp)))
+            if frame is None:
+                waiting.append((stamp, mask))
+            else:
+                pairs.append((frame, mask))
+        self._masks = waiting
         return pairs
 
+    def _restart(self, stamp: int) -> None:
+        # Stamps went back (bag loop, clock reset): the old frames can never pair again, and
+        # masks stamped beyond the history of the new timeline belong to the old one.
+        self._frames.clear()
+        limit = stamp + int(HISTORY_S * 1e9)
+        old = sum(1 for m in self._masks if m[0] > limit)
+        self._masks = collections.deque(m for m in self._masks if m[0] <= limit)
+        for _ in range(old):
+            self._drop('amodal_no_frame', 'stamps jumped backwards (bag loop or clock '
+                       'reset): mask of the old timeline dropped')
+
     def _expire(self) -> None:
-        newest = max(list(self._frames) + list(self._masks), default=0)
-        horizon = newest - int(HISTORY_S * 1e9)
+        if self._newest is None:
+            return
+        horizon = self._newest - int(HISTORY_S * 1e9)
         for stamp in [s for s in self._frames if s < horizon]:
             del self._frames[stamp]
         while len(self._frames) > HISTORY_FRAMES:
             self._frames.popitem(last=False)
-        for stamp in [s for s in self._masks if s < horizon]:
-            del self._masks[stamp]
+        for stamp, _ in [m for m in self._masks if m[0] < horizon]:
             self._drop('amodal_no_frame', 'no frame with its stamp %d.%09d within %.1f s'
                        % (stamp // 10 ** 9, stamp % 10 ** 9, HISTORY_S))
+        self._masks = collections.deque(m for m in self._masks if m[0] >= horizon)
 
     def _queue(self, frame, mask: Image) -> None:
         try:
@@ -193,7 +221,17 @@ class AmodalChannel:
 
     def close(self) -> None:
         """Stop the worker and remove the subscription and publishers."""
-        self._pairs.put(None)  # blocking: the worker takes it after the pair in hand
+        # Pairs not started yet are dropped to make room for the stop (never blocks, even
+        # when the worker is gone); the pair in hand finishes, joined below.
+        while True:
+            try:
+                self._pairs.put_nowait(None)
+                break
+            except queue.Full:
+                try:
+                    self._pairs.get_nowait()
+                except queue.Empty:
+                    pass
         self._worker.join(timeout=10.0)
         node = self.node
         node.destroy_subscription(self.subscription)

@@ -322,6 +322,8 @@ def node_diagnostics(node) -> DiagnosticArray:
     amodal = getattr(node, '_amodal', None)
     if amodal is not None:
         snapshot.extra['amodal_published'] = str(amodal.published)
+        snapshot.extra['amodal_masks_received'] = str(node.stats.inputs().get('amodal_mask', 0))
+        snapshot.extra['amodal_masks_waiting'] = str(amodal.waiting)
     info = {'backend': node.backend.name, 'model': node.config.model, 'device': device,
             'precision': node.config.precision, 'mode': node.config.mode}
     status = diagnostic_status(snapshot, '%s: depth completion'
