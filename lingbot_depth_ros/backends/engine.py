@@ -22,8 +22,9 @@ the mask head's verdict, keeping sensor values and the per-stage timings. The to
 only ``predict``; none of this module imports them (no torch here).
 """
 
+import contextlib
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from lingbot_depth_ros.backends.amodal import (align_to_visible, AmodalResult, split_amodal_mask,
                                                visible_depth)
@@ -185,6 +186,18 @@ class NetworkEngine:
         """
         return self.complete_batch([(rgb, depth, K)], batched=False)[0]
 
+    @contextlib.contextmanager
+    def _out_of_memory_guard(self) -> Iterator[None]:
+        """Turn a device allocator failure into OutOfMemory, after freeing the caches."""
+        try:
+            yield
+        except RuntimeError as error:
+            # torch.cuda.OutOfMemoryError, cuDNN / cuBLAS, onnxruntime, TensorRT.
+            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
+                raise
+            self.release_memory()
+            raise OutOfMemory(str(error)) from error
+
     def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
                         amodal_mask: np.ndarray) -> AmodalResult:
         """
@@ -215,14 +228,9 @@ class NetworkEngine:
         rgb, depth, K = check_inputs(rgb, depth, K)
         amodal, visible = split_amodal_mask(amodal_mask, rgb.shape[:2])
         timings: Dict[str, float] = {}
-        try:
+        with self._out_of_memory_guard():
             predicted = self.predict_amodal(rgb, depth, amodal, visible_depth(depth, visible),
                                             timings)
-        except RuntimeError as error:
-            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
-                raise
-            self.release_memory()
-            raise OutOfMemory(str(error)) from error
         timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
         with stage_timer(timings, 'finalize'):
             out = np.array(predicted, dtype=np.float32, copy=True)
@@ -253,18 +261,12 @@ class NetworkEngine:
         start = time.perf_counter()
         checked = [check_inputs(rgb, depth, K) for rgb, depth, K in frames]
         timings: Dict[str, float] = {}
-        try:
+        with self._out_of_memory_guard():
             if batched:
                 outputs = self.predict_batch([(rgb, depth) for rgb, depth, _ in checked],
                                              timings)
             else:
                 outputs = [self.predict(checked[0][0], checked[0][1], timings)]
-        except RuntimeError as error:
-            # torch.cuda.OutOfMemoryError, cuDNN / cuBLAS, onnxruntime, TensorRT.
-            if not any(words in str(error).lower() for words in _OUT_OF_MEMORY):
-                raise
-            self.release_memory()
-            raise OutOfMemory(str(error)) from error
         timings['forward'] = sum(timings.get(k, 0.0) for k in FORWARD_STAGES)
         results = []
         for (rgb, depth, _), (predicted, mask) in zip(checked, outputs):

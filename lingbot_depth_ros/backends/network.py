@@ -237,6 +237,29 @@ class NetworkBackend(NetworkEngine):
             self._graphs[shape] = graph
         return graph
 
+    def _forward(self, image: torch.Tensor, depth: Optional[torch.Tensor],
+                 timings: Dict[str, float], **guidance) -> Dict[str, torch.Tensor]:
+        """
+        Run the timed stages from preprocess to postprocess (inside inference mode).
+
+        :param image: RGB in [0, 1] (B, 3, H, W) on the device.
+        :param depth: metres (B, H, W) on the device, or None.
+        :param timings: dict receiving seconds per stage.
+        :param guidance: ``amodal_mask`` / ``amodal_depth``: the guided network runs the
+            eager encoder and decoder (a compiled graph has no guidance input).
+        :return: ``model.postprocess`` output.
+        """
+        encoder, decode = (self.model.encoder, self.model.decode) if guidance \
+            else (self._encoder, self._decode)
+        with self._stage(timings, 'preprocess'):
+            prepared = self.model.preprocess(image, self.token_budget(), depth, **guidance)
+        with self._stage(timings, 'encoder'):
+            features, cls_token = encoder(prepared, static_shapes=self.model.static_shapes)
+        with self._stage(timings, 'decoder'):
+            heads = decode(features, cls_token, prepared.aspect_ratio)
+        with self._stage(timings, 'postprocess'):
+            return self.model.postprocess(heads, prepared.image_size)
+
     def predict(self, rgb: np.ndarray, depth: Optional[np.ndarray],
                 timings: Dict[str, float]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """
@@ -264,19 +287,10 @@ class NetworkBackend(NetworkEngine):
         with torch.inference_mode(), self._autocast():
             with self._stage(timings, 'upload'):
                 buffers.upload(rgb, depth)
-            with self._stage(timings, 'preprocess'):
-                prepared = self.model.preprocess(
-                    buffers.image, self.token_budget(),
-                    None if depth is None else buffers.depth)
-            with self._stage(timings, 'encoder'):
-                features, cls_token = self._encoder(
-                    prepared, static_shapes=self.model.static_shapes)
-            with self._stage(timings, 'decoder'):
-                heads = self._decode(features, cls_token, prepared.aspect_ratio)
-            with self._stage(timings, 'postprocess'):
-                output = self.model.postprocess(heads, prepared.image_size)
-                predicted = output['depth_reg'][0].float()  # H, W
-                mask = output['mask'][0].float() if 'mask' in output else None  # H, W
+            output = self._forward(buffers.image, None if depth is None else buffers.depth,
+                                   timings)
+            predicted = output['depth_reg'][0].float()  # H, W
+            mask = output['mask'][0].float() if 'mask' in output else None  # H, W
             with self._stage(timings, 'download'):
                 return buffers.download(predicted, mask)
 
@@ -305,15 +319,8 @@ class NetworkBackend(NetworkEngine):
                 depth_in = None if depth is None else torch.from_numpy(depth)[None].to(device)
                 mask = torch.from_numpy(amodal)[None].to(device=device, dtype=torch.float32)
                 seen = torch.from_numpy(visible)[None].to(device)
-            with self._stage(timings, 'preprocess'):
-                prepared = self.model.preprocess(image, self.token_budget(), depth_in,
-                                                 amodal_mask=mask, amodal_depth=seen)
-            with self._stage(timings, 'encoder'):
-                features, cls_token = self.model.encoder(prepared)
-            with self._stage(timings, 'decoder'):
-                heads = self.model.decode(features, cls_token, prepared.aspect_ratio)
-            with self._stage(timings, 'postprocess'):
-                output = self.model.postprocess(heads, prepared.image_size)
+            output = self._forward(image, depth_in, timings, amodal_mask=mask,
+                                   amodal_depth=seen)
             with self._stage(timings, 'download'):
                 return output['depth_reg'][0].float().cpu().numpy()
 
@@ -344,15 +351,7 @@ class NetworkBackend(NetworkEngine):
                     zeros = np.zeros(frames[0][0].shape[:2], dtype=np.float32)
                     depth = torch.from_numpy(np.stack(
                         [zeros if d is None else d for _, d in frames])).to(device)
-            with self._stage(timings, 'preprocess'):
-                prepared = self.model.preprocess(image, self.token_budget(), depth)
-            with self._stage(timings, 'encoder'):
-                features, cls_token = self._encoder(
-                    prepared, static_shapes=self.model.static_shapes)
-            with self._stage(timings, 'decoder'):
-                heads = self._decode(features, cls_token, prepared.aspect_ratio)
-            with self._stage(timings, 'postprocess'):
-                output = self.model.postprocess(heads, prepared.image_size)
+            output = self._forward(image, depth, timings)
             with self._stage(timings, 'download'):
                 predicted = output['depth_reg'].float().cpu().numpy()  # B, H, W
                 mask = output['mask'].float().cpu().numpy() if 'mask' in output else None

@@ -35,9 +35,9 @@ import numpy as np
 import torch
 
 from .augment import AugmentSettings, geometric, photometric
-from .datasets import check_crop_size, clean_depth
+from .datasets import clean_depth, MaskedDepthDataset
 from .losses import depth_losses, masked_l1
-from .masking import masked_input_depth, MaskSettings, natural_patch_mask, PATCH
+from .masking import masked_input_depth, MaskSettings, natural_patch_mask
 
 GUIDANCE_KEYS = ('encoder.backbone.amodal_patch_embed.proj.weight',
                  'encoder.backbone.amodal_patch_embed.proj.bias')
@@ -93,7 +93,7 @@ class AmodalSample:
     target_depth: np.ndarray
 
 
-class AmodalDataset(torch.utils.data.Dataset):
+class AmodalDataset(MaskedDepthDataset):
     """Turn a source of :class:`AmodalSample` into guided, masked training tensors."""
 
     def __init__(self, source: Sequence[AmodalSample], crop_size: Tuple[int, int],
@@ -110,30 +110,10 @@ class AmodalDataset(torch.utils.data.Dataset):
         :param seed: base seed of every draw.
         :param binary_fraction: share of samples whose mask says nothing about visibility.
         """
-        if len(source) == 0:
-            raise ValueError('training source: expected at least one sample, got none')
         if not 0.0 <= binary_fraction <= 1.0:
             raise ValueError(f'binary_fraction: expected 0..1, got {binary_fraction}')
-        self.source = source
-        self.crop_size = check_crop_size(crop_size)
-        self.masks = masks
-        self.augment = augment
-        self.seed = int(seed)
+        super().__init__(source, crop_size, masks, augment, seed)
         self.binary_fraction = float(binary_fraction)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch, so each epoch draws new crops and masks."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        """Return the number of source samples."""
-        return len(self.source)
-
-    @property
-    def num_tokens(self) -> int:
-        """Return the token budget whose grid is exactly the crop's patch grid."""
-        return (self.crop_size[0] // PATCH) * (self.crop_size[1] // PATCH)
 
     def __getitem__(self, index: int) -> Dict[str, torch.Tensor]:
         """

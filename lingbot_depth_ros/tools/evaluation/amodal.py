@@ -33,9 +33,10 @@ import csv
 import time
 from typing import Dict, List, Optional, Sequence
 
-from lingbot_depth_ros.backends.amodal import (AmodalResult, CompletionAsAmodal,
-                                               split_amodal_mask, supports_amodal)
+from lingbot_depth_ros.backends.amodal import (AmodalResult, CompletionAsAmodal, split_amodal_mask,
+                                               supports_amodal)
 from lingbot_depth_ros.backends.base import check_inputs, measured
+from lingbot_depth_ros.geometry import pixel_rays
 from lingbot_depth_ros.tools.evaluation.metrics import MetricSums
 import numpy as np
 from scipy import ndimage
@@ -43,39 +44,56 @@ from scipy import ndimage
 MIN_PLANE_POINTS = 3
 
 
-def _visible_readings(depth: Optional[np.ndarray], rgb: np.ndarray, amodal_mask: np.ndarray):
-    amodal, visible = split_amodal_mask(amodal_mask, rgb.shape[:2])
-    seen = visible & measured(depth, rgb.shape[:2])
-    return amodal, visible, seen
+class _VisibleBaseline:
+    """A baseline that extends the object's measured visible readings to its extent."""
 
-
-class NearestVisibleFill:
-    """Baseline: the object's visible depth extended to its hidden part by nearest fill."""
-
-    name = 'nearest visible'
     device = 'cpu'
     supports_amodal = True
 
     def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
                         amodal_mask: np.ndarray) -> AmodalResult:
         """
-        Fill the object's extent from its nearest measured visible pixel.
+        Predict the object's depth from its visible readings alone.
 
         :param rgb: uint8 HxWx3 (only its size is used).
         :param depth: float32 HxW metres or None.
-        :param K: 3x3 intrinsics (unused).
+        :param K: 3x3 pixel intrinsics.
         :param amodal_mask: mono8 HxW amodal mask.
         :return: the AmodalResult (NaN everywhere when nothing visible is measured).
         """
         start = time.perf_counter()
         rgb, depth, K = check_inputs(rgb, depth, K)
-        amodal, visible, seen = _visible_readings(depth, rgb, amodal_mask)
+        amodal, visible = split_amodal_mask(amodal_mask, rgb.shape[:2])
+        seen = visible & measured(depth, rgb.shape[:2])
         out = np.full(amodal.shape, np.nan, dtype=np.float32)
         if seen.any():
-            _, (rows, cols) = ndimage.distance_transform_edt(~seen, return_indices=True)
-            out[amodal] = depth[rows[amodal], cols[amodal]]
+            self.fill(out, depth, K, amodal, seen)
         return AmodalResult(out, amodal, amodal & ~visible,
                             {'total': time.perf_counter() - start})
+
+    def fill(self, out: np.ndarray, depth: np.ndarray, K: np.ndarray, amodal: np.ndarray,
+             seen: np.ndarray) -> None:
+        """
+        Write the object's depth into ``out`` (NaN elsewhere).
+
+        :param out: float32 HxW, all NaN.
+        :param depth: float32 HxW readings.
+        :param K: 3x3 pixel intrinsics.
+        :param amodal: bool HxW, the object's extent.
+        :param seen: bool HxW, its visible pixels with a reading (at least one).
+        """
+        raise NotImplementedError
+
+
+class NearestVisibleFill(_VisibleBaseline):
+    """Baseline: the object's visible depth extended to its hidden part by nearest fill."""
+
+    name = 'nearest visible'
+
+    def fill(self, out, depth, K, amodal, seen) -> None:
+        """Give each pixel of the extent the reading of its nearest measured visible pixel."""
+        _, (rows, cols) = ndimage.distance_transform_edt(~seen, return_indices=True)
+        out[amodal] = depth[rows[amodal], cols[amodal]]
 
 
 def fit_plane(points: np.ndarray) -> Optional[np.ndarray]:
@@ -96,53 +114,32 @@ def fit_plane(points: np.ndarray) -> Optional[np.ndarray]:
     return np.append(normal, normal @ centroid)
 
 
-class PlaneFitVisible:
+class PlaneFitVisible(_VisibleBaseline):
     """Baseline: a plane through the object's visible 3D points, extended to the hidden part."""
 
     name = 'plane fit'
-    device = 'cpu'
-    supports_amodal = True
 
-    def complete_amodal(self, rgb: np.ndarray, depth: Optional[np.ndarray], K: np.ndarray,
-                        amodal_mask: np.ndarray) -> AmodalResult:
+    def fill(self, out, depth, K, amodal, seen) -> None:
         """
-        Intersect each pixel ray of the object's extent with the visible part's plane.
+        Intersect each pixel ray of the extent with the visible part's plane.
 
         Rays parallel to the plane or meeting it behind the camera, and a degenerate fit,
-        take the median visible reading instead.
-
-        :param rgb: uint8 HxWx3 (only its size is used).
-        :param depth: float32 HxW metres or None.
-        :param K: 3x3 pixel intrinsics.
-        :param amodal_mask: mono8 HxW amodal mask.
-        :return: the AmodalResult (NaN everywhere when nothing visible is measured).
+        take the median visible reading instead; visible readings are kept.
         """
-        start = time.perf_counter()
-        rgb, depth, K = check_inputs(rgb, depth, K)
-        amodal, visible, seen = _visible_readings(depth, rgb, amodal_mask)
-        out = np.full(amodal.shape, np.nan, dtype=np.float32)
-        if seen.any():
-            rows, cols = np.nonzero(seen)
-            z = depth[seen].astype(np.float64)
-            rays = np.stack([(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1],
-                             np.ones_like(z)], axis=1)
-            plane = fit_plane(rays * z[:, None])
-            fallback = float(np.median(z))
-            rows, cols = np.nonzero(amodal)
-            targets = np.stack([(cols - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1],
-                                np.ones(len(rows))], axis=1)
-            values = np.full(len(rows), fallback)
-            if plane is not None:
-                # A ray p = z * (x, y, 1) meets n . p = d at z = d / (n . (x, y, 1)).
-                denominator = targets @ plane[:3]
-                with np.errstate(divide='ignore', invalid='ignore'):
-                    on_plane = plane[3] / denominator
-                good = np.isfinite(on_plane) & (on_plane > 0) & (np.abs(denominator) > 1e-6)
-                values[good] = on_plane[good]
-            out[rows, cols] = values
-            out[seen] = depth[seen]
-        return AmodalResult(out, amodal, amodal & ~visible,
-                            {'total': time.perf_counter() - start})
+        rx, ry = pixel_rays(K, out.shape[1], out.shape[0])
+        rays = np.stack([rx, ry, np.ones_like(rx)], axis=-1).astype(np.float64)  # H, W, 3
+        z = depth[seen].astype(np.float64)
+        plane = fit_plane(rays[seen] * z[:, None])
+        values = np.full(int(amodal.sum()), float(np.median(z)))
+        if plane is not None:
+            # A ray p = z * (x, y, 1) meets n . p = d at z = d / (n . (x, y, 1)).
+            denominator = rays[amodal] @ plane[:3]
+            with np.errstate(divide='ignore', invalid='ignore'):
+                on_plane = plane[3] / denominator
+            good = np.isfinite(on_plane) & (on_plane > 0) & (np.abs(denominator) > 1e-6)
+            values[good] = on_plane[good]
+        out[amodal] = values
+        out[seen] = depth[seen]
 
 
 def as_amodal(backend):
